@@ -1,0 +1,13 @@
+//! medpay-core: the protocol and crypto of China's medical-insurance mobile payment
+//! interface 2.0.1 (SM2/SM3/SM4 and the signed, encrypted envelope), in plain Rust.
+//! The PyO3 layer (`python` feature) is a thin wrapper over these modules.
+
+pub mod error;
+pub mod hex;
+pub mod json;
+pub mod sign_text;
+pub mod sm2;
+pub mod sm3;
+pub mod sm4;
+
+pub use error::{Error, Result};
