@@ -1,0 +1,493 @@
+//! The envelope codec (PROTOCOL.md §1-§4): credentials, `pack` (sign then encrypt) and
+//! `unpack` (decrypt, rebuild the sign text, verify).
+
+use crate::data_key::derive_sm4_key;
+use crate::error::{Error, Result};
+use crate::json::{self, JsonError, Limits, Value};
+use crate::sign_text::{sign_text, KeyOrder};
+use crate::sm2::{PrivateKey, PublicKey, Signature, DEFAULT_UID};
+use crate::sm4::Sm4Key;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// The fields the codec writes itself; callers cannot set them through `fields`.
+pub const RESERVED_FIELDS: [&str; 8] =
+    ["appId", "data", "encData", "encType", "signData", "signType", "timestamp", "version"];
+
+/// The protocol version this crate speaks.
+pub const VERSION: &str = "2.0.1";
+
+/// What one party holds to talk to the other: the shared appId and appSecret, its own
+/// private key (signs what it sends) and the peer's public key (verifies what it receives).
+/// Everything that depends only on these is computed once here: the SM4 data key and, in
+/// the keys, Z and (1 + d)^-1.
+pub struct Credentials {
+    app_id: String,
+    app_secret: Zeroizing<String>,
+    data_key: Sm4Key,
+    private_key: Option<PrivateKey>,
+    peer_public_key: Option<PublicKey>,
+    key_order: KeyOrder,
+    uid: Vec<u8>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"***")
+            .field("key_order", &self.key_order)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Build credentials; fails if the appId cannot key the data-key derivation.
+    pub fn new(
+        app_id: &str,
+        app_secret: &str,
+        private_key: Option<PrivateKey>,
+        peer_public_key: Option<PublicKey>,
+        key_order: KeyOrder,
+    ) -> Result<Self> {
+        if app_secret.is_empty() {
+            return Err(Error::key("appSecret is empty"));
+        }
+        let key = Zeroizing::new(derive_sm4_key(app_id, app_secret)?);
+        Ok(Credentials {
+            app_id: app_id.to_owned(),
+            app_secret: Zeroizing::new(app_secret.to_owned()),
+            data_key: Sm4Key::new(&key),
+            private_key,
+            peer_public_key,
+            key_order,
+            uid: DEFAULT_UID.to_vec(),
+        })
+    }
+
+    /// Use another SM2 uid than `1234567812345678` for both signing and verifying.
+    pub fn with_uid(mut self, uid: &[u8]) -> Result<Self> {
+        if uid.len() > 8191 {
+            return Err(Error::key("the SM2 uid is longer than 8191 bytes"));
+        }
+        self.uid = uid.to_vec();
+        Ok(self)
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+    pub fn app_secret(&self) -> &str {
+        &self.app_secret
+    }
+    pub fn key_order(&self) -> KeyOrder {
+        self.key_order
+    }
+    pub fn uid(&self) -> &[u8] {
+        &self.uid
+    }
+    pub fn private_key(&self) -> Option<&PrivateKey> {
+        self.private_key.as_ref()
+    }
+    pub fn peer_public_key(&self) -> Option<&PublicKey> {
+        self.peer_public_key.as_ref()
+    }
+    /// The SM4 key of §4, expanded.
+    pub fn data_key(&self) -> &Sm4Key {
+        &self.data_key
+    }
+
+    /// Encrypt `data`'s compact JSON to uppercase hex (the `encData` of §4).
+    pub fn encrypt_data(&self, data: &Value) -> String {
+        crate::hex::encode_upper(&self.data_key.encrypt_ecb_pkcs7(json::to_compact(data).as_bytes()))
+    }
+
+    /// Decrypt an `encData` hex string to its JSON value.
+    pub fn decrypt_data(&self, enc_data: &str, limits: Limits) -> Result<Value> {
+        decrypt_data_with(&self.data_key, enc_data, limits)
+    }
+}
+
+/// Decrypt `encData` under `key` and parse the JSON inside.
+pub fn decrypt_data_with(key: &Sm4Key, enc_data: &str, limits: Limits) -> Result<Value> {
+    let cipher = crate::hex::decode(enc_data.trim().as_bytes()).map_err(|e| match e {
+        crate::hex::HexError::OddLength => Error::decrypt("encData has an odd number of hex digits"),
+        crate::hex::HexError::InvalidChar(i) => {
+            Error::decrypt(format!("encData has a non-hex character at position {i}"))
+        }
+    })?;
+    let plain = Zeroizing::new(key.decrypt_ecb_pkcs7(&cipher)?);
+    json::parse(&plain, limits).map_err(|e| match e {
+        JsonError::Syntax { .. } => {
+            Error::decrypt(format!("decrypted encData is not JSON ({e}): wrong appSecret?"))
+        }
+        other => Error::envelope(format!("decrypted data: {other}")),
+    })
+}
+
+/// Wire options of one `pack`.
+#[derive(Debug, Clone, Default)]
+pub struct PackOptions {
+    /// `timestamp`; epoch milliseconds now when `None`.
+    pub timestamp: Option<String>,
+    /// `version`; `2.0.1` when `None`.
+    pub version: Option<String>,
+    /// More top-level fields, signed too (`code`, `message`, `success` of a response).
+    pub fields: Vec<(String, Value)>,
+}
+
+/// An unpacked message: the plaintext `data`, the other top-level fields, and the sign text
+/// that verified.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The plaintext `data` (`Null` when the message carried none).
+    pub data: Value,
+    /// Every top-level field except `data` and `encData`, in wire order.
+    pub fields: Vec<(String, Value)>,
+    /// The sign text the signature verified over (`None` if unsigned).
+    pub sign_text: Option<String>,
+}
+
+impl Message {
+    /// A top-level field.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+/// Sign and encrypt messages for one party, and open the other party's.
+#[derive(Clone, Debug)]
+pub struct EnvelopeCodec {
+    creds: Arc<Credentials>,
+    limits: Limits,
+}
+
+fn epoch_millis() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    now.to_string()
+}
+
+impl EnvelopeCodec {
+    /// A codec for these credentials with the default limits (8 MiB, depth 64).
+    pub fn new(creds: Arc<Credentials>) -> Self {
+        EnvelopeCodec { creds, limits: Limits::default() }
+    }
+
+    /// The same with other limits.
+    pub fn with_limits(creds: Arc<Credentials>, limits: Limits) -> Self {
+        EnvelopeCodec { creds, limits }
+    }
+
+    pub fn credentials(&self) -> &Arc<Credentials> {
+        &self.creds
+    }
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Build the wire envelope of `data`: fields sorted by name, `encData` and `signData`
+    /// present, `data` absent. Returns the envelope's members and the sign text.
+    pub fn pack(&self, data: Value, opts: PackOptions) -> Result<(Vec<(String, Value)>, String)> {
+        let signer = self
+            .creds
+            .private_key()
+            .ok_or_else(|| Error::key("these credentials have no private key to sign with"))?;
+        if !matches!(data, Value::Object(_) | Value::Array(_)) {
+            return Err(Error::envelope(format!("data must be an object or array, not {}", data.type_name())));
+        }
+        let mut fields: Vec<(String, Value)> = Vec::with_capacity(8 + opts.fields.len());
+        for (k, v) in opts.fields {
+            if RESERVED_FIELDS.contains(&k.as_str()) {
+                return Err(Error::envelope(format!("field {k:?} is written by the codec and cannot be passed")));
+            }
+            if fields.iter().any(|(e, _)| *e == k) {
+                return Err(Error::envelope(format!("field {k:?} given twice")));
+            }
+            fields.push((k, v));
+        }
+        let s = |x: &str| Value::String(x.to_owned());
+        fields.push(("appId".into(), s(self.creds.app_id())));
+        fields.push(("encType".into(), s("SM4")));
+        fields.push(("signType".into(), s("SM2")));
+        fields.push(("timestamp".into(), Value::String(opts.timestamp.unwrap_or_else(epoch_millis))));
+        fields.push(("version".into(), Value::String(opts.version.unwrap_or_else(|| VERSION.into()))));
+        fields.push(("data".into(), data));
+        let text = sign_text(&fields, self.creds.app_secret(), self.creds.key_order());
+        let sig = signer.sign(text.as_bytes(), self.creds.uid())?;
+        let Some((_, data)) = fields.pop() else { unreachable!() };
+        fields.push(("encData".into(), Value::String(self.creds.encrypt_data(&data))));
+        fields.push(("signData".into(), Value::String(B64.encode(sig))));
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok((fields, text))
+    }
+
+    /// [`EnvelopeCodec::pack`] as compact JSON text.
+    pub fn pack_json(&self, data: Value, opts: PackOptions) -> Result<String> {
+        let (fields, _) = self.pack(data, opts)?;
+        Ok(json::to_compact(&Value::Object(fields)))
+    }
+
+    /// Parse an envelope's JSON text within the limits.
+    pub fn parse(&self, body: &[u8]) -> Result<Vec<(String, Value)>> {
+        match json::parse(body, self.limits) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(other) => Err(Error::envelope(format!("an envelope is a JSON object, not {}", other.type_name()))),
+            Err(e) => Err(Error::envelope(format!("envelope: {e}"))),
+        }
+    }
+
+    /// Open an envelope's JSON text; see [`EnvelopeCodec::unpack`].
+    pub fn unpack_json(&self, body: &[u8], require_signature: bool) -> Result<Message> {
+        self.unpack(self.parse(body)?, require_signature)
+    }
+
+    /// Open an envelope: check its protocol fields, decrypt `encData` (or take a plaintext
+    /// `data`), rebuild the sign text and verify `signData` with the peer's public key.
+    /// A message without `signData` is accepted only when `require_signature` is false.
+    pub fn unpack(&self, envelope: Vec<(String, Value)>, require_signature: bool) -> Result<Message> {
+        let get = |name: &str| envelope.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        let string_field = |name: &str| -> Result<Option<&str>> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(v) => Err(Error::envelope(format!("{name} must be a string, not {}", v.type_name()))),
+            }
+        };
+        match string_field("appId")? {
+            Some(id) if id == self.creds.app_id() => {}
+            Some(id) => {
+                return Err(Error::envelope(format!(
+                    "appId {id:?} is not the appId of these credentials ({:?})",
+                    self.creds.app_id()
+                )))
+            }
+            None => return Err(Error::envelope("the envelope has no appId")),
+        }
+        if let Some(t) = string_field("encType")? {
+            if !t.eq_ignore_ascii_case("SM4") {
+                return Err(Error::envelope(format!("encType {t:?} is not supported; only SM4")));
+            }
+        }
+        if let Some(t) = string_field("signType")? {
+            if !t.eq_ignore_ascii_case("SM2") {
+                return Err(Error::envelope(format!("signType {t:?} is not supported; only SM2")));
+            }
+        }
+        let enc = string_field("encData")?.filter(|s| !s.is_empty());
+        let plain = get("data").filter(|v| !matches!(v, Value::Null));
+        let data = match (enc, plain) {
+            (Some(_), Some(_)) => return Err(Error::envelope("the envelope has both data and encData")),
+            (Some(e), None) => self.creds.decrypt_data(e, self.limits)?,
+            (None, Some(Value::String(s))) if !s.is_empty() => {
+                // Some senders put the plaintext JSON in `data` as a string.
+                json::parse(s.as_bytes(), self.limits).map_err(|e| Error::envelope(format!("data: {e}")))?
+            }
+            (None, Some(v)) => v.clone(),
+            (None, None) => Value::Null,
+        };
+        let sig_b64 = match get("signData") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(v) => return Err(Error::signature(format!("signData must be a string, not {}", v.type_name()))),
+        };
+        let mut fields: Vec<(String, Value)> =
+            envelope.iter().filter(|(k, _)| k != "data" && k != "encData").cloned().collect();
+        let sign_text = match sig_b64 {
+            None if require_signature => return Err(Error::signature("the envelope has no signData")),
+            None => None,
+            Some(b64) => {
+                fields.push(("data".into(), data));
+                let text = self.verify_fields(&fields, b64);
+                let Some((_, data)) = fields.pop() else { unreachable!() };
+                return Ok(Message { data, fields, sign_text: Some(text?) });
+            }
+        };
+        Ok(Message { data, fields, sign_text })
+    }
+
+    /// Verify `signData` over the sign text of `fields` (which include the plaintext data),
+    /// in the credentials' key order or the other one (PROTOCOL.md §2). Returns the text
+    /// that verified.
+    fn verify_fields(&self, fields: &[(String, Value)], sig_b64: &str) -> Result<String> {
+        let peer = self
+            .creds
+            .peer_public_key()
+            .ok_or_else(|| Error::signature("these credentials have no peer public key to verify with"))?;
+        let sig_bytes = decode_signature_b64(sig_b64)?;
+        let sig = Signature::parse(&sig_bytes)?;
+        let first = self.creds.key_order();
+        let other = match first {
+            KeyOrder::Ordinal => KeyOrder::CaseInsensitive,
+            KeyOrder::CaseInsensitive => KeyOrder::Ordinal,
+        };
+        let secret = self.creds.app_secret();
+        let text = sign_text(fields, secret, first);
+        let digest = |t: &str| crate::sm2::signature::message_digest(peer, t.as_bytes(), self.creds.uid());
+        if peer.verify_digest(&digest(&text)?, &sig) {
+            return Ok(text);
+        }
+        let alt = sign_text(fields, secret, other);
+        if alt != text && peer.verify_digest(&digest(&alt)?, &sig) {
+            return Ok(alt);
+        }
+        Err(Error::signature(
+            "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
+        ))
+    }
+}
+
+/// Decode `signData` Base64 (white space, which some transports insert, is ignored).
+pub fn decode_signature_b64(b64: &str) -> Result<Vec<u8>> {
+    let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(compact.as_bytes()).map_err(|_| Error::signature("signData is not valid Base64"))
+}
+
+/// The sign text of a whole envelope given as its members: uses the plaintext `data`, or
+/// decrypts `encData` with the key derived from the envelope's `appId` and `app_secret`.
+pub fn envelope_sign_text(
+    envelope: &[(String, Value)],
+    app_secret: &str,
+    order: KeyOrder,
+    limits: Limits,
+) -> Result<String> {
+    let has_data = envelope.iter().any(|(k, v)| k == "data" && !matches!(v, Value::Null));
+    let enc = envelope.iter().find(|(k, _)| k == "encData").and_then(|(_, v)| v.as_str());
+    match (has_data, enc) {
+        (false, Some(e)) if !e.is_empty() => {
+            let app_id = envelope
+                .iter()
+                .find(|(k, _)| k == "appId")
+                .and_then(|(_, v)| v.as_str())
+                .ok_or_else(|| Error::envelope("encData without appId: cannot derive the data key"))?;
+            let key = Zeroizing::new(derive_sm4_key(app_id, app_secret)?);
+            let data = decrypt_data_with(&Sm4Key::new(&key), e, limits)?;
+            let mut fields: Vec<(String, Value)> = envelope.to_vec();
+            fields.push(("data".into(), data));
+            Ok(sign_text(&fields, app_secret, order))
+        }
+        _ => Ok(sign_text(envelope, app_secret, order)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APP_ID: &str = "43AF047BBA47FC8A1AE8EFB232BDBBCB";
+    const SECRET: &str = "4117E877F5FA0A0188891283E4B617D5";
+
+    fn pair() -> (EnvelopeCodec, EnvelopeCodec) {
+        let inst = PrivateKey::generate().unwrap();
+        let center = PrivateKey::generate().unwrap();
+        let c_inst = Credentials::new(APP_ID, SECRET, Some(inst.clone()), Some(center.public_key().clone()), KeyOrder::Ordinal).unwrap();
+        let c_center = Credentials::new(APP_ID, SECRET, Some(center), Some(inst.public_key().clone()), KeyOrder::Ordinal).unwrap();
+        (EnvelopeCodec::new(Arc::new(c_inst)), EnvelopeCodec::new(Arc::new(c_center)))
+    }
+
+    fn obj(s: &str) -> Value {
+        json::parse(s.as_bytes(), Limits::default()).unwrap()
+    }
+
+    /// PROTOCOL.md §4: the spec's own encData decrypts to the documented plaintext.
+    #[test]
+    fn spec_enc_data_example_decrypts() {
+        let enc = "64A9C5A7AB3AEA5FC01DE87025F999521C08D25DA13BD715D7E036A7D7C1DBCB6AB7914898A23A99C97EBEFE5277247AD7D0DD9B18F4DCC71A2C280C5143F25B857C795E6BA9F399652C3A4264FC2CBBA7E06B08E151362301659FC3F3773480966E8D19AB082B64A4F9B9BDBABCE57DC2CA95C9975090885AB286BB736BA3BB98F3540962552F40C8350926B93CD21CB7A624E6C4E41E349627E7B36B5C1B5F94604EDC42EA6034D63B2D387A87F42130F0D47B9445F9D729566FE183F9A959";
+        let c = Credentials::new(APP_ID, SECRET, None, None, KeyOrder::Ordinal).unwrap();
+        let v = c.decrypt_data(enc, Limits::default()).unwrap();
+        assert_eq!(
+            json::to_compact(&v),
+            r#"{"appId":"43AF047BBA47FC8A1AE8EFB232BDBBCB","appUserId":"o8z4C5avQXqC0aWFPf1Mzu6D7WCQ_bd","idNo":"350582199711193519","idType":"01","phoneNumber":"13763873033","userName":"闽政通测试"}"#
+        );
+        assert_eq!(c.encrypt_data(&v), enc);
+        assert_eq!(c.decrypt_data(&enc.to_lowercase(), Limits::default()).unwrap(), v);
+    }
+
+    #[test]
+    fn pack_then_unpack_round_trips_and_signs_extra_fields() {
+        let (inst, center) = pair();
+        let data = obj(r#"{"amt":100.00,"name":"张三","l":[{"a":1}]}"#);
+        let opts = PackOptions {
+            timestamp: Some("1692977670450".into()),
+            fields: vec![("code".into(), Value::Number("0".into())), ("success".into(), Value::Bool(true))],
+            ..Default::default()
+        };
+        let (env, text) = center.pack(data.clone(), opts).unwrap();
+        assert!(env.iter().any(|(k, _)| k == "encData") && !env.iter().any(|(k, _)| k == "data"));
+        assert!(text.starts_with("appId=") && text.contains("&code=0&") && text.contains("&success=true&"));
+        let msg = inst.unpack(env.clone(), true).unwrap();
+        assert_eq!(msg.data, data);
+        assert_eq!(msg.sign_text.as_deref(), Some(text.as_str()));
+        // A changed signed field breaks the signature.
+        let mut t = env;
+        for (k, v) in t.iter_mut() {
+            if k == "code" {
+                *v = Value::Number("1".into());
+            }
+        }
+        assert!(matches!(inst.unpack(t, true), Err(Error::Signature(_))));
+    }
+
+    #[test]
+    fn verifies_a_case_insensitive_signature_too() {
+        let inst = PrivateKey::generate().unwrap();
+        let center = PrivateKey::generate().unwrap();
+        let signer = Credentials::new(APP_ID, SECRET, Some(center.clone()), None, KeyOrder::CaseInsensitive).unwrap();
+        let reader = Credentials::new(APP_ID, SECRET, Some(inst), Some(center.public_key().clone()), KeyOrder::Ordinal).unwrap();
+        let data = obj(r#"{"feedetailList":[{"x":"1"}],"feeType":"01"}"#);
+        let (env, text) = EnvelopeCodec::new(Arc::new(signer)).pack(data, PackOptions::default()).unwrap();
+        let msg = EnvelopeCodec::new(Arc::new(reader)).unpack(env, true).unwrap();
+        assert_eq!(msg.sign_text.unwrap(), text);
+        assert!(text.contains(r#"{"feedetailList""#));
+    }
+
+    #[test]
+    fn missing_signature_needs_consent() {
+        let (inst, _) = pair();
+        let env = vec![("appId".to_string(), Value::String(APP_ID.into())), ("data".to_string(), obj(r#"{"a":"1"}"#))];
+        assert!(matches!(inst.unpack(env.clone(), true), Err(Error::Signature(_))));
+        assert_eq!(inst.unpack(env, false).unwrap().data, obj(r#"{"a":"1"}"#));
+    }
+
+    #[test]
+    fn bad_enc_data_is_a_decrypt_error() {
+        let (inst, center) = pair();
+        let (env, _) = center.pack(obj(r#"{"a":"1"}"#), PackOptions::default()).unwrap();
+        for bad in ["ABC", "ZZ", "00", "0011223344556677"] {
+            let t: Vec<_> = env
+                .iter()
+                .map(|(k, v)| if k == "encData" { (k.clone(), Value::String(bad.into())) } else { (k.clone(), v.clone()) })
+                .collect();
+            assert!(matches!(inst.unpack(t, true), Err(Error::Decrypt(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wrong_app_id_and_both_data_forms_are_envelope_errors() {
+        let (inst, center) = pair();
+        let (mut env, _) = center.pack(obj(r#"{"a":"1"}"#), PackOptions::default()).unwrap();
+        env.push(("data".into(), obj("{}")));
+        assert!(matches!(inst.unpack(env, true), Err(Error::Envelope(_))));
+        let other = vec![("appId".to_string(), Value::String("X".into()))];
+        assert!(matches!(inst.unpack(other, true), Err(Error::Envelope(_))));
+    }
+
+    #[test]
+    fn reserved_fields_cannot_be_overridden() {
+        let (inst, _) = pair();
+        let opts = PackOptions { fields: vec![("signData".into(), Value::Null)], ..Default::default() };
+        assert!(matches!(inst.pack(obj("{}"), opts), Err(Error::Envelope(_))));
+    }
+
+    #[test]
+    fn envelope_sign_text_decrypts_enc_data_itself() {
+        let (inst, _) = pair();
+        let (env, text) = inst.pack(obj(r#"{"a":2}"#), PackOptions::default()).unwrap();
+        assert_eq!(envelope_sign_text(&env, SECRET, KeyOrder::Ordinal, Limits::default()).unwrap(), text);
+    }
+}
