@@ -14,3 +14,6 @@ pub mod sm3;
 pub mod sm4;
 
 pub use error::{Error, Result};
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,741 @@
+//! The PyO3 layer: conversions between Python objects and the core's types, and thin
+//! wrappers. No protocol logic lives here.
+
+use crate::diagnose::Diagnosis;
+use crate::envelope::{self, Credentials, EnvelopeCodec, Message, PackOptions};
+use crate::error::Error;
+use crate::json::{is_number_literal, Limits, Value};
+use crate::sign_text::KeyOrder;
+use crate::sm2::{self, PrivateKey, PublicKey, DEFAULT_UID};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use std::sync::Arc;
+
+// ---------------------------------------------------------------------------------------
+// Errors: the classes live in Python (medpay_core.errors) so users can import and
+// subclass them without the native module.
+
+fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+    let class = match e {
+        Error::KeyFormat(_) => "KeyFormatError",
+        Error::Signature(_) => "SignatureError",
+        Error::Decrypt(_) => "DecryptError",
+        Error::Envelope(_) => "EnvelopeError",
+    };
+    match py.import("medpay_core.errors").and_then(|m| m.getattr(class)) {
+        Ok(cls) => match cls.call1((e.message().to_owned(),)) {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(err) => err,
+        },
+        Err(err) => err,
+    }
+}
+
+trait IntoPyResult<T> {
+    fn py(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for Result<T, Error> {
+    fn py(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_py_err(py, e))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Python <-> JSON values
+
+static DECIMAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn decimal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    DECIMAL
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("decimal")?.getattr("Decimal")?.unbind()))
+        .map(|c| c.bind(py))
+}
+
+/// Convert a Python value (dict, list, tuple, str, int, bool, None, Decimal) to JSON.
+/// Floats are refused: their decimal literal is not what the caller meant to sign.
+fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Value, Error> {
+    if depth > limits.max_depth {
+        return Err(Error::Envelope(format!("data nested deeper than {} levels", limits.max_depth)));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s
+            .to_cow()
+            .map(|s| Value::String(s.into_owned()))
+            .map_err(|_| Error::Envelope("a string is not valid Unicode (lone surrogate)".into()));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        let lit = obj.str().map_err(|_| Error::Envelope("an int could not be formatted".into()))?;
+        return Ok(Value::Number(lit.to_string()));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut members = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| Error::Envelope(format!("object keys must be str, not {}", type_name(&k))))?
+                .to_cow()
+                .map_err(|_| Error::Envelope("a key is not valid Unicode".into()))?
+                .into_owned();
+            let val = to_value(&v, depth + 1, limits)?;
+            members.push((key, val));
+        }
+        return Ok(Value::Object(members));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l.iter().map(|v| to_value(&v, depth + 1, limits)).collect::<Result<_, _>>().map(Value::Array);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t.iter().map(|v| to_value(&v, depth + 1, limits)).collect::<Result<_, _>>().map(Value::Array);
+    }
+    if obj.cast::<PyFloat>().is_ok() {
+        return Err(Error::Envelope(
+            "float values are not accepted (their decimal text is ambiguous); use decimal.Decimal or str".into(),
+        ));
+    }
+    let py = obj.py();
+    if decimal_class(py).and_then(|c| obj.is_instance(c)).unwrap_or(false) {
+        let lit = obj.str().map_err(|_| Error::Envelope("a Decimal could not be formatted".into()))?.to_string();
+        if !is_number_literal(&lit) {
+            return Err(Error::Envelope(format!("Decimal {lit} is not a finite JSON number")));
+        }
+        return Ok(Value::Number(lit));
+    }
+    Err(Error::Envelope(format!("values of type {} cannot be sent as JSON", type_name(obj))))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// Convert JSON to Python: integers as int, other numbers as Decimal with their literal.
+fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
+    Ok(match v {
+        Value::Null => py.None(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+        Value::String(s) => PyString::new(py, s).into_any().unbind(),
+        Value::Number(n) => {
+            if !n.contains(['.', 'e', 'E']) {
+                match n.parse::<i64>() {
+                    Ok(i) => i.into_pyobject(py)?.into_any().unbind(),
+                    Err(_) => py.get_type::<PyInt>().call1((n.as_str(),))?.unbind(),
+                }
+            } else {
+                decimal_class(py)?.call1((n.as_str(),))?.unbind()
+            }
+        }
+        Value::Array(items) => {
+            let l = PyList::empty(py);
+            for it in items {
+                l.append(to_py(py, it)?)?;
+            }
+            l.into_any().unbind()
+        }
+        Value::Object(members) => {
+            let d = PyDict::new(py);
+            for (k, it) in members {
+                d.set_item(k, to_py(py, it)?)?;
+            }
+            d.into_any().unbind()
+        }
+    })
+}
+
+fn members_to_dict(py: Python<'_>, members: &[(String, Value)]) -> PyResult<Py<PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in members {
+        d.set_item(k, to_py(py, v)?)?;
+    }
+    Ok(d.unbind())
+}
+
+/// A JSON document from `dict`, `str` or `bytes` (text is parsed with the limits).
+fn document(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Value> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return crate::json::parse(b.as_bytes(), limits)
+            .map_err(|e| Error::Envelope(e.to_string()))
+            .py(py);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        let s = s.to_cow()?;
+        return crate::json::parse(s.as_bytes(), limits).map_err(|e| Error::Envelope(e.to_string())).py(py);
+    }
+    if obj.cast::<PyDict>().is_ok() {
+        return to_value(obj, 0, limits).py(py);
+    }
+    Err(PyTypeError::new_err(format!("expected dict, str or bytes, not {}", type_name(obj))))
+}
+
+fn envelope_members(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Vec<(String, Value)>> {
+    match document(py, obj, limits)? {
+        Value::Object(m) => Ok(m),
+        other => Err(to_py_err(py, Error::Envelope(format!("an envelope is a JSON object, not {}", other.type_name())))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys
+
+/// An SM2 private key. Its repr shows only the public key.
+#[pyclass(name = "SM2PrivateKey", module = "medpay_core", frozen)]
+pub struct PySM2PrivateKey {
+    inner: PrivateKey,
+}
+
+#[pymethods]
+impl PySM2PrivateKey {
+    /// A new random key.
+    #[staticmethod]
+    fn generate(py: Python<'_>) -> PyResult<Self> {
+        Ok(Self { inner: PrivateKey::generate().py(py)? })
+    }
+
+    /// Read a key in any format of PROTOCOL.md §5 (hex, Base64, PEM, Base64 DER).
+    #[staticmethod]
+    fn from_string(py: Python<'_>, s: &str) -> PyResult<Self> {
+        Ok(Self { inner: PrivateKey::from_string(s).py(py)? })
+    }
+
+    /// Read a key from bytes: the 32-byte scalar (33 with a leading zero) or DER.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, b: &[u8]) -> PyResult<Self> {
+        Ok(Self { inner: PrivateKey::from_bytes(b).py(py)? })
+    }
+
+    fn public_key(&self) -> PySM2PublicKey {
+        PySM2PublicKey { inner: self.inner.public_key().clone() }
+    }
+
+    /// SM3withSM2 signature of `message`: raw r||s, 64 bytes.
+    #[pyo3(signature = (message, uid = DEFAULT_UID))]
+    fn sign<'py>(&self, py: Python<'py>, message: &[u8], uid: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let sig = py.detach(|| self.inner.sign(message, uid)).py(py)?;
+        Ok(PyBytes::new(py, &sig))
+    }
+
+    /// 64 hex characters of the scalar.
+    fn to_hex(&self) -> String {
+        self.inner.to_hex().to_string()
+    }
+
+    /// PKCS#8 PEM.
+    fn to_pem(&self) -> String {
+        self.inner.to_pem().to_string()
+    }
+
+    /// DER: PKCS#8 (default) or SEC1 (`format="sec1"`).
+    #[pyo3(signature = (format = "pkcs8"))]
+    fn to_der<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let der = match format {
+            "pkcs8" => self.inner.to_pkcs8_der(),
+            "sec1" => self.inner.to_sec1_der(),
+            _ => return Err(PyTypeError::new_err("format is 'pkcs8' or 'sec1'")),
+        };
+        Ok(PyBytes::new(py, &der))
+    }
+
+    /// Base64 of the 32-byte scalar.
+    fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&self.inner.to_scalar_bytes()[..])
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<SM2PrivateKey public={}…>", &self.inner.public_key().to_hex()[..18])
+    }
+}
+
+/// An SM2 public key.
+#[pyclass(name = "SM2PublicKey", module = "medpay_core", frozen, eq)]
+#[derive(PartialEq)]
+pub struct PySM2PublicKey {
+    inner: PublicKey,
+}
+
+#[pymethods]
+impl PySM2PublicKey {
+    /// Read a key in any format of PROTOCOL.md §5 (hex/Base64 of 65, 64 or 33 bytes, PEM).
+    #[staticmethod]
+    fn from_string(py: Python<'_>, s: &str) -> PyResult<Self> {
+        Ok(Self { inner: PublicKey::from_string(s).py(py)? })
+    }
+
+    /// Read a key from bytes: SEC1 (65, 64, 33 bytes) or DER SubjectPublicKeyInfo.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, b: &[u8]) -> PyResult<Self> {
+        Ok(Self { inner: PublicKey::from_bytes(b).py(py)? })
+    }
+
+    /// Whether `signature` (raw r||s or DER) is valid over `message`.
+    #[pyo3(signature = (message, signature, uid = DEFAULT_UID))]
+    fn verify(&self, py: Python<'_>, message: &[u8], signature: &[u8], uid: &[u8]) -> bool {
+        py.detach(|| self.inner.verify(message, signature, uid))
+    }
+
+    /// 130 hex characters: 04||X||Y.
+    fn to_hex(&self) -> String {
+        self.inner.to_hex()
+    }
+
+    /// SEC1 bytes, uncompressed (65) or compressed (33).
+    #[pyo3(signature = (compressed = false))]
+    fn to_bytes<'py>(&self, py: Python<'py>, compressed: bool) -> Bound<'py, PyBytes> {
+        if compressed {
+            PyBytes::new(py, &self.inner.to_compressed())
+        } else {
+            PyBytes::new(py, &self.inner.to_uncompressed())
+        }
+    }
+
+    /// Base64 of 04||X||Y.
+    fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.inner.to_uncompressed())
+    }
+
+    /// SubjectPublicKeyInfo PEM.
+    fn to_pem(&self) -> String {
+        self.inner.to_pem()
+    }
+
+    /// SubjectPublicKeyInfo DER.
+    fn to_der<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_spki_der())
+    }
+
+    fn __hash__(&self) -> u64 {
+        let b = self.inner.to_uncompressed();
+        u64::from_be_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]])
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<SM2PublicKey {}>", self.inner.to_hex())
+    }
+}
+
+fn private_key_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PrivateKey>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => {
+            if let Ok(k) = o.cast::<PySM2PrivateKey>() {
+                Ok(Some(k.get().inner.clone()))
+            } else if let Ok(s) = o.cast::<PyString>() {
+                Ok(Some(PrivateKey::from_string(&s.to_cow()?).py(py)?))
+            } else if let Ok(b) = o.cast::<PyBytes>() {
+                Ok(Some(PrivateKey::from_bytes(b.as_bytes()).py(py)?))
+            } else {
+                Err(PyTypeError::new_err("private_key must be an SM2PrivateKey, str, bytes or None"))
+            }
+        }
+    }
+}
+
+fn public_key_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PublicKey>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => {
+            if let Ok(k) = o.cast::<PySM2PublicKey>() {
+                Ok(Some(k.get().inner.clone()))
+            } else if let Ok(k) = o.cast::<PySM2PrivateKey>() {
+                Ok(Some(k.get().inner.public_key().clone()))
+            } else if let Ok(s) = o.cast::<PyString>() {
+                Ok(Some(PublicKey::from_string(&s.to_cow()?).py(py)?))
+            } else if let Ok(b) = o.cast::<PyBytes>() {
+                Ok(Some(PublicKey::from_bytes(b.as_bytes()).py(py)?))
+            } else {
+                Err(PyTypeError::new_err("public key must be an SM2PublicKey, str, bytes or None"))
+            }
+        }
+    }
+}
+
+fn key_order_arg(name: &str) -> PyResult<KeyOrder> {
+    KeyOrder::from_name(name).ok_or_else(|| PyTypeError::new_err("key_order is 'ordinal' or 'case_insensitive'"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Credentials and the codec
+
+/// appId, appSecret, our private key and the peer's public key. The repr hides the secret.
+#[pyclass(name = "Credentials", module = "medpay_core", frozen)]
+pub struct PyCredentials {
+    inner: Arc<Credentials>,
+}
+
+#[pymethods]
+impl PyCredentials {
+    #[new]
+    #[pyo3(signature = (app_id, app_secret, private_key = None, peer_public_key = None, *, key_order = "ordinal", uid = DEFAULT_UID))]
+    fn new(
+        py: Python<'_>,
+        app_id: &str,
+        app_secret: &str,
+        private_key: Option<&Bound<'_, PyAny>>,
+        peer_public_key: Option<&Bound<'_, PyAny>>,
+        key_order: &str,
+        uid: &[u8],
+    ) -> PyResult<Self> {
+        let order = key_order_arg(key_order)?;
+        let sk = private_key_arg(py, private_key)?;
+        let pk = public_key_arg(py, peer_public_key)?;
+        let creds = Credentials::new(app_id, app_secret, sk, pk, order).and_then(|c| c.with_uid(uid)).py(py)?;
+        Ok(Self { inner: Arc::new(creds) })
+    }
+
+    #[getter]
+    fn app_id(&self) -> &str {
+        self.inner.app_id()
+    }
+
+    /// The shared appSecret (a secret: do not log it).
+    #[getter]
+    fn app_secret(&self) -> &str {
+        self.inner.app_secret()
+    }
+
+    #[getter]
+    fn key_order(&self) -> &'static str {
+        self.inner.key_order().name()
+    }
+
+    #[getter]
+    fn private_key(&self) -> Option<PySM2PrivateKey> {
+        self.inner.private_key().map(|k| PySM2PrivateKey { inner: k.clone() })
+    }
+
+    #[getter]
+    fn peer_public_key(&self) -> Option<PySM2PublicKey> {
+        self.inner.peer_public_key().map(|k| PySM2PublicKey { inner: k.clone() })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Credentials(app_id={:?}, app_secret='***', private_key={}, peer_public_key={}, key_order={:?})",
+            self.inner.app_id(),
+            if self.inner.private_key().is_some() { "<set>" } else { "None" },
+            if self.inner.peer_public_key().is_some() { "<set>" } else { "None" },
+            self.inner.key_order().name()
+        )
+    }
+}
+
+/// An unpacked message.
+#[pyclass(name = "Message", module = "medpay_core", frozen)]
+pub struct PyMessage {
+    #[pyo3(get)]
+    data: Py<PyAny>,
+    #[pyo3(get)]
+    fields: Py<PyDict>,
+    #[pyo3(get)]
+    sign_text: Option<String>,
+}
+
+#[pymethods]
+impl PyMessage {
+    /// `code` of a response, as an int when it is one (`0` or `"0"`), else as sent.
+    #[getter]
+    fn code(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let f = self.fields.bind(py);
+        match f.get_item("code")? {
+            None => Ok(py.None()),
+            Some(v) => {
+                if let Ok(s) = v.cast::<PyString>() {
+                    if let Ok(i) = s.to_cow()?.trim().parse::<i64>() {
+                        return Ok(i.into_pyobject(py)?.into_any().unbind());
+                    }
+                }
+                Ok(v.unbind())
+            }
+        }
+    }
+
+    #[getter]
+    fn message(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.fields.bind(py).get_item("message")?.map(|v| v.unbind()).unwrap_or_else(|| py.None()))
+    }
+
+    /// `success` of a response (bool), or None if absent. A string "true"/"false" is read too.
+    #[getter]
+    fn success(&self, py: Python<'_>) -> PyResult<Option<bool>> {
+        match self.fields.bind(py).get_item("success")? {
+            None => Ok(None),
+            Some(v) if v.is_none() => Ok(None),
+            Some(v) => {
+                if let Ok(b) = v.cast::<PyBool>() {
+                    return Ok(Some(b.is_true()));
+                }
+                match &*v.str()?.to_cow()? {
+                    "true" => Ok(Some(true)),
+                    "false" => Ok(Some(false)),
+                    _ => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// Whether the message carried a signature that verified.
+    #[getter]
+    fn signed(&self) -> bool {
+        self.sign_text.is_some()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let keys: Vec<String> = self.fields.bind(py).keys().iter().map(|k| k.to_string()).collect();
+        Ok(format!("<Message fields={keys:?} signed={}>", self.sign_text.is_some()))
+    }
+}
+
+fn message_to_py(py: Python<'_>, m: Message) -> PyResult<PyMessage> {
+    Ok(PyMessage { data: to_py(py, &m.data)?, fields: members_to_dict(py, &m.fields)?, sign_text: m.sign_text })
+}
+
+/// Packs and unpacks envelopes for one set of credentials.
+#[pyclass(name = "EnvelopeCodec", module = "medpay_core", frozen)]
+pub struct PyEnvelopeCodec {
+    inner: EnvelopeCodec,
+}
+
+impl PyEnvelopeCodec {
+    fn pack_members(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        timestamp: Option<String>,
+        version: String,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<(String, Value)>> {
+        let limits = self.inner.limits();
+        let data = to_value(data, 0, limits).py(py)?;
+        let mut extra = Vec::new();
+        if let Some(f) = fields {
+            for (k, v) in f.iter() {
+                extra.push((k.extract::<String>()?, to_value(&v, 1, limits).py(py)?));
+            }
+        }
+        let opts = PackOptions { timestamp, version: Some(version), fields: extra };
+        let codec = &self.inner;
+        let (members, _) = py.detach(|| codec.pack(data, opts)).py(py)?;
+        Ok(members)
+    }
+}
+
+#[pymethods]
+impl PyEnvelopeCodec {
+    #[new]
+    #[pyo3(signature = (credentials, *, max_bytes = 8 * 1024 * 1024, max_depth = 64))]
+    fn new(credentials: &PyCredentials, max_bytes: usize, max_depth: usize) -> Self {
+        let limits = Limits { max_bytes, max_depth };
+        Self { inner: EnvelopeCodec::with_limits(credentials.inner.clone(), limits) }
+    }
+
+    #[getter]
+    fn credentials(&self) -> PyCredentials {
+        PyCredentials { inner: self.inner.credentials().clone() }
+    }
+
+    /// Sign and encrypt `data` into a wire envelope (a dict). Extra keyword fields
+    /// (`code`, `message`, `success`, ...) are added at the top level and signed.
+    #[pyo3(signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields))]
+    fn pack(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        timestamp: Option<String>,
+        version: String,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyDict>> {
+        let members = self.pack_members(py, data, timestamp, version, fields)?;
+        members_to_dict(py, &members)
+    }
+
+    /// Like `pack`, as compact UTF-8 JSON bytes ready to POST.
+    #[pyo3(signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields))]
+    fn pack_json<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        timestamp: Option<String>,
+        version: String,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let members = self.pack_members(py, data, timestamp, version, fields)?;
+        Ok(PyBytes::new(py, crate::json::to_compact(&Value::Object(members)).as_bytes()))
+    }
+
+    /// Decrypt, verify and return the message. `envelope` is a dict, or the body as
+    /// str/bytes (preferred: numbers keep their literal).
+    #[pyo3(signature = (envelope, *, require_signature = true))]
+    fn unpack(&self, py: Python<'_>, envelope: &Bound<'_, PyAny>, require_signature: bool) -> PyResult<PyMessage> {
+        let codec = &self.inner;
+        let msg = if let Ok(b) = envelope.cast::<PyBytes>() {
+            let body = b.as_bytes();
+            py.detach(|| codec.unpack_json(body, require_signature)).py(py)?
+        } else {
+            let members = envelope_members(py, envelope, codec.limits())?;
+            py.detach(|| codec.unpack(members, require_signature)).py(py)?
+        };
+        message_to_py(py, msg)
+    }
+
+    /// SM4-encrypt `data`'s compact JSON under the data key: uppercase hex (`encData`,
+    /// `chnlEncData`).
+    fn encrypt_data(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<String> {
+        let v = to_value(data, 0, self.inner.limits()).py(py)?;
+        Ok(self.inner.credentials().encrypt_data(&v))
+    }
+
+    /// Decrypt hex under the data key and parse the JSON inside.
+    fn decrypt_data(&self, py: Python<'_>, enc_data: &str) -> PyResult<Py<PyAny>> {
+        let v = self.inner.credentials().decrypt_data(enc_data, self.inner.limits()).py(py)?;
+        to_py(py, &v)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<EnvelopeCodec app_id={:?}>", self.inner.credentials().app_id())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Functions
+
+/// SM3 digest (32 bytes).
+#[pyfunction(name = "sm3")]
+fn sm3_digest<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &crate::sm3::sm3(data))
+}
+
+/// SM4-ECB with PKCS#7 padding under a 16-byte key.
+#[pyfunction]
+fn sm4_ecb_encrypt<'py>(py: Python<'py>, key: &[u8], data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let c = crate::sm4::ecb_encrypt(key, data).py(py)?;
+    Ok(PyBytes::new(py, &c))
+}
+
+/// Inverse of `sm4_ecb_encrypt`; raises DecryptError on bad length or padding.
+#[pyfunction]
+fn sm4_ecb_decrypt<'py>(py: Python<'py>, key: &[u8], data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let p = crate::sm4::ecb_decrypt(key, data).py(py)?;
+    Ok(PyBytes::new(py, &p))
+}
+
+/// The sign text of a message (dict, or its JSON text) with plaintext `data`, or with
+/// `encData`, which is decrypted with the key derived from its appId and `app_secret`.
+#[pyfunction]
+#[pyo3(signature = (message, app_secret, *, key_order = "ordinal"))]
+fn sign_text(py: Python<'_>, message: &Bound<'_, PyAny>, app_secret: &str, key_order: &str) -> PyResult<String> {
+    let order = key_order_arg(key_order)?;
+    let limits = Limits::default();
+    let members = envelope_members(py, message, limits)?;
+    envelope::envelope_sign_text(&members, app_secret, order, limits).py(py)
+}
+
+/// The 16-byte SM4 data key of (app_id, app_secret).
+#[pyfunction]
+fn derive_sm4_key<'py>(py: Python<'py>, app_id: &str, app_secret: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let k = crate::data_key::derive_sm4_key(app_id, app_secret).py(py)?;
+    Ok(PyBytes::new(py, &k))
+}
+
+/// The outcome of `diagnose`.
+#[pyclass(name = "Diagnosis", module = "medpay_core", frozen)]
+pub struct PyDiagnosis {
+    inner: Diagnosis,
+}
+
+#[pymethods]
+impl PyDiagnosis {
+    /// The protocol's sign text (ends with the appSecret: do not log it).
+    #[getter]
+    fn sign_text(&self) -> &str {
+        &self.inner.sign_text
+    }
+    #[getter]
+    fn verifies(&self) -> bool {
+        self.inner.verifies
+    }
+    /// The known variant the signer used, when the protocol's text does not verify.
+    #[getter]
+    fn variant(&self) -> Option<&str> {
+        self.inner.variant.as_deref()
+    }
+    #[getter]
+    fn variant_sign_text(&self) -> Option<&str> {
+        self.inner.variant_sign_text.as_deref()
+    }
+    #[getter]
+    fn findings(&self) -> Vec<String> {
+        self.inner.findings.clone()
+    }
+    /// A readable report; the appSecret is masked.
+    fn report(&self) -> String {
+        self.inner.report()
+    }
+    fn __str__(&self) -> String {
+        self.inner.report()
+    }
+    fn __repr__(&self) -> String {
+        format!("<Diagnosis verifies={} variant={:?}>", self.inner.verifies, self.inner.variant)
+    }
+}
+
+/// Why does a peer reject this envelope's signature? See `Diagnosis`.
+#[pyfunction]
+fn diagnose(
+    py: Python<'_>,
+    envelope: &Bound<'_, PyAny>,
+    app_secret: &str,
+    public_key: &Bound<'_, PyAny>,
+) -> PyResult<PyDiagnosis> {
+    let pk = public_key_arg(py, Some(public_key))?
+        .ok_or_else(|| PyTypeError::new_err("public_key is required"))?;
+    let members = envelope_members(py, envelope, Limits::default())?;
+    Ok(PyDiagnosis { inner: crate::diagnose::diagnose(&members, app_secret, &pk) })
+}
+
+/// For published test vectors only: sign with a given k. A fixed k reveals the key.
+#[pyfunction]
+#[pyo3(signature = (private_key, message, k, uid = DEFAULT_UID))]
+fn _sign_with_fixed_k<'py>(
+    py: Python<'py>,
+    private_key: &PySM2PrivateKey,
+    message: &[u8],
+    k: &[u8],
+    uid: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let k: [u8; 32] = k.try_into().map_err(|_| PyTypeError::new_err("k is 32 bytes"))?;
+    let e = sm2::signature::message_digest(private_key.inner.public_key(), message, uid).py(py)?;
+    let sig = private_key
+        .inner
+        .sign_digest_with_k(&e, &k)
+        .ok_or_else(|| to_py_err(py, Error::Signature("k is out of range for this message".into())))?;
+    Ok(PyBytes::new(py, &sig))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySM2PrivateKey>()?;
+    m.add_class::<PySM2PublicKey>()?;
+    m.add_class::<PyCredentials>()?;
+    m.add_class::<PyEnvelopeCodec>()?;
+    m.add_class::<PyMessage>()?;
+    m.add_class::<PyDiagnosis>()?;
+    m.add_function(wrap_pyfunction!(sm3_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(sm4_ecb_encrypt, m)?)?;
+    m.add_function(wrap_pyfunction!(sm4_ecb_decrypt, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_text, m)?)?;
+    m.add_function(wrap_pyfunction!(derive_sm4_key, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose, m)?)?;
+    m.add_function(wrap_pyfunction!(_sign_with_fixed_k, m)?)?;
+    m.add("PROTOCOL_VERSION", envelope::VERSION)?;
+    Ok(())
+}
