@@ -123,7 +123,8 @@ fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
         Value::String(s) => PyString::new(py, s).into_any().unbind(),
         Value::Number(n) => {
-            if !n.contains(['.', 'e', 'E']) {
+            // "-0" has no int form that keeps its sign: it stays a Decimal like fractions.
+            if !n.contains(['.', 'e', 'E']) && n != "-0" {
                 match n.parse::<i64>() {
                     Ok(i) => i.into_pyobject(py)?.into_any().unbind(),
                     Err(_) => py.get_type::<PyInt>().call1((n.as_str(),))?.unbind(),

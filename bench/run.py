@@ -1,0 +1,168 @@
+"""medpay against its peers, side by side in one run, reported as ratios.
+
+    python bench/run.py            # full run (about a minute)
+    python bench/run.py --quick    # a short run that checks everything works (CI)
+
+Each case is timed for the same wall-clock budget, one after the other in this process;
+`openssl speed` runs as a subprocess in the same run. Figures are ops/s (or MB/s); the
+ratio column is medpay / peer. Noisy shared machines move every figure, not the ratios much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import medpay_core as mp  # noqa: E402
+from payloads import APP_ID, APP_SECRET, query_6301, upload_6201  # noqa: E402
+from peers import FastPeerStack, PureGmsslStack  # noqa: E402
+
+
+def rate(fn, seconds: float) -> float:
+    """Calls per second of fn, over at least `seconds` (and at least one call)."""
+    fn()  # warm up
+    n, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while True:
+        fn()
+        n += 1
+        now = time.perf_counter()
+        if now >= deadline:
+            return n / (now - start)
+
+
+def openssl_speed(args: list[str], seconds: int) -> list[float]:
+    """The numbers of the last line of `openssl speed` output (empty if unavailable)."""
+    exe = shutil.which("openssl")
+    if not exe:
+        return []
+    out = subprocess.run([exe, "speed", "-seconds", str(seconds), *args], capture_output=True, text=True).stdout
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    if not lines:
+        return []
+    return [float(x.rstrip("k")) for x in re.findall(r"[\d.]+k?(?=\s|$)", lines[-1])]
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny budgets: check that it works, not how fast")
+    ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = ap.parse_args()
+    budget = 0.05 if args.quick else 1.0
+    ossl_seconds = 1 if args.quick else 3
+
+    inst, center = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
+    ours = mp.EnvelopeCodec(mp.Credentials(APP_ID, APP_SECRET, inst, center.public_key()))
+    theirs = mp.EnvelopeCodec(mp.Credentials(APP_ID, APP_SECRET, center, inst.public_key()))
+    keys = (inst.to_hex(), inst.public_key().to_hex(), center.public_key().to_hex())
+    center_keys = (center.to_hex(), center.public_key().to_hex(), inst.public_key().to_hex())
+    rows: list[dict] = []
+
+    def row(case, unit, medpay, peer_name=None, peer=None, openssl_name=None, openssl=None):
+        rows.append(dict(case=case, unit=unit, medpay=medpay, peer_name=peer_name, peer=peer,
+                         openssl_name=openssl_name, openssl=openssl))
+
+    # -- primitives ----------------------------------------------------------------------
+    import gmssl_fast
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    block = bytes(range(256)) * 16  # 4 KiB
+    key = bytes(range(16))
+    mb = len(block) / 1e6
+    ecb = Cipher(algorithms.SM4(key), modes.ECB())
+    ossl = openssl_speed(["-bytes", "4096", "-evp", "sm4-ecb"], ossl_seconds)
+    row("SM4-ECB 4 KiB", "MB/s", rate(lambda: mp.sm4_ecb_encrypt(key, block), budget) * mb,
+        "cryptography", rate(lambda: ecb.encryptor().update(block), budget) * mb,
+        "openssl speed -evp sm4-ecb", ossl[-1] / 1000 if ossl else None)
+    ossl = openssl_speed(["-bytes", "4096", "-evp", "sm3"], ossl_seconds)
+    row("SM3 4 KiB", "MB/s", rate(lambda: mp.sm3(block), budget) * mb,
+        "gmssl-fast", rate(lambda: gmssl_fast.sm3(block), budget) * mb,
+        "openssl speed -evp sm3", ossl[-1] / 1000 if ossl else None)
+
+    msg = b"appId=" + b"x" * 200
+    sig = inst.sign(msg)
+    pub = inst.public_key()
+    gf = gmssl_fast.SM2(private_key=keys[0].lower(), public_key=keys[1].lower())
+    gsig = gf.sign(msg)
+    sm2_speed = openssl_speed(["sm2"], ossl_seconds)
+    p256 = openssl_speed(["ecdsap256"], ossl_seconds)
+    row("SM2 sign", "ops/s", rate(lambda: inst.sign(msg), budget), "gmssl-fast", rate(lambda: gf.sign(msg), budget),
+        "openssl speed ecdsap256", p256[-2] if len(p256) >= 2 else None)
+    row("SM2 verify", "ops/s", rate(lambda: pub.verify(msg, sig), budget), "gmssl-fast",
+        rate(lambda: gf.verify(msg, gsig), budget), "openssl speed ecdsap256", p256[-1] if p256 else None)
+    if len(sm2_speed) >= 2:
+        row("(OpenSSL's own SM2 sign/verify)", "ops/s", None, None, None, "openssl speed sm2",
+            f"{sm2_speed[-2]:,.0f} / {sm2_speed[-1]:,.0f}")
+
+    # -- envelopes -----------------------------------------------------------------------
+    fast = FastPeerStack(APP_ID, APP_SECRET, *keys)
+    fast_center = FastPeerStack(APP_ID, APP_SECRET, *center_keys)
+    pure = PureGmsslStack(APP_ID, APP_SECRET, *keys)
+    for name, data in (("6301 query", query_6301()), ("6201 upload, 30 lines", upload_6201(30))):
+        body_ours = theirs.pack_json(data)
+        body_fast = fast_center.pack(data)
+        assert fast.unpack(body_ours) == data and ours.unpack(body_fast).data == data  # interoperable
+        pure_budget = budget if args.quick else 2 * budget
+        for op, m, f, p in (
+            ("pack", lambda: ours.pack_json(data), lambda: fast.pack(data), lambda: pure.pack(data)),
+            ("unpack", lambda: ours.unpack(body_ours), lambda: fast.unpack(body_fast),
+             lambda: pure.unpack(body_fast)),
+        ):
+            medpay_rate = rate(m, budget)
+            row(f"{op} {name}", "ops/s", medpay_rate, fast.name, rate(f, budget))
+            row(f"{op} {name}", "ops/s", medpay_rate, pure.name, rate(p, pure_budget))
+
+    print_table(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
+    return 0
+
+
+def fmt(x) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, str):
+        return x
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+
+def print_table(rows: list[dict]) -> None:
+    print(f"medpay benchmark, {time.strftime('%Y-%m-%d')}, {cpu_name()}, Python {platform.python_version()}")
+    print(f"medpay SM2/SM4 backends: {getattr(mp, 'backends', lambda: 'default')()}")
+    print()
+    head = ["case", "unit", "medpay", "peer", "peer value", "medpay/peer", "reference", "ref. value", "medpay/ref."]
+    table = [head]
+    for r in rows:
+        ratio = r["medpay"] / r["peer"] if r["medpay"] and r["peer"] else None
+        ref_ratio = (r["medpay"] / r["openssl"] if r["medpay"] and isinstance(r["openssl"], float) and r["openssl"]
+                     else None)
+        table.append([r["case"], r["unit"], fmt(r["medpay"]), r["peer_name"] or "", fmt(r["peer"]),
+                      f"{ratio:.1f}x" if ratio else "", r["openssl_name"] or "", fmt(r["openssl"]),
+                      f"{ref_ratio:.2f}x" if ref_ratio else ""])
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for i, row in enumerate(table):
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        if i == 0:
+            print("-+-".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
