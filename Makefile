@@ -1,13 +1,13 @@
 # Two commands do all set-up on a fresh machine (a Rust toolchain and Python 3.9+ needed):
 #   make test   builds and installs the package into .venv, runs cargo test and pytest
-#   make demo   the same set-up, then a short example
+#   make demo   the same set-up, then `medpay demo`: a day at the counter against the sandbox
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
-.PHONY: test demo bench develop cargo-test pytest clean
+.PHONY: test demo bench develop cargo-test pytest clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +28,22 @@ cargo-test:
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-test: develop cargo-test pytest
+test: browser develop cargo-test pytest
+
+# Debian's headless Chromium + chromedriver (and a CJK font for screenshots) for the
+# cashier page's browser tests; installed only when missing. Selenium never downloads one.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver fonts-wqy-microhei; \
+	fi
 
 demo: develop
-	$(PY) examples/demo_envelope.py
+	$(VENV)/bin/medpay demo
 
 bench: develop
-	$(PY) -m pip install --quiet -e ".[bench]" 2>/dev/null || $(PY) -m pip install --quiet gmssl==3.2.2 cryptography
-	$(PY) bench/bench_envelope.py
+	$(PY) -m pip install --quiet "gmssl==3.2.2" "gmssl-fast>=0.1" "cryptography>=41"
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) target

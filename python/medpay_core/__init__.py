@@ -22,10 +22,12 @@ from ._native import (
     SM2PublicKey,
     derive_sm4_key,
     diagnose,
+    sign_many,
     sign_text,
     sm3,
     sm4_ecb_decrypt,
     sm4_ecb_encrypt,
+    verify_many,
 )
 from .errors import (
     BusinessError,
@@ -39,6 +41,31 @@ from .errors import (
     ValidationError,
 )
 
+# Client, callbacks, cashier, voucher, ids (issue 3). The ASGI app needs Starlette (the
+# "server" extra), so create_app is imported only when asked for (see __getattr__).
+from .callbacks import (
+    MemoryNoticeStore,
+    NoticeStore,
+    SQLiteNoticeStore,
+    UnknownAppIdError,
+    decode_order_sync,
+    handle_settlement_notice,
+    settlement_reply,
+)
+from .cashier import CashierParams, cashier_url, decode_cashier_params
+from .client import FINAL_ORD_STAS, ORD_STAS, AsyncMedpayClient, MedpayClient, is_final_ord_stas
+from .ids import new_app_refd_sn, new_org_biz_ser
+from .voucher import InvalidVoucher, SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
+
+
+def __getattr__(name: str):
+    if name == "create_app":
+        from .asgi import create_app
+
+        return create_app
+    raise AttributeError(f"module 'medpay_core' has no attribute {name!r}")
+
+
 __all__ = [
     "PROTOCOL_VERSION",
     "Credentials",
@@ -49,10 +76,12 @@ __all__ = [
     "SM2PublicKey",
     "derive_sm4_key",
     "diagnose",
+    "sign_many",
     "sign_text",
     "sm3",
     "sm4_ecb_decrypt",
     "sm4_ecb_encrypt",
+    "verify_many",
     "MedpayError",
     "KeyFormatError",
     "SignatureError",
@@ -62,4 +91,26 @@ __all__ = [
     "TransportError",
     "BusinessError",
     "OutcomeUnknown",
+    "MedpayClient",
+    "AsyncMedpayClient",
+    "ORD_STAS",
+    "FINAL_ORD_STAS",
+    "is_final_ord_stas",
+    "new_org_biz_ser",
+    "new_app_refd_sn",
+    "handle_settlement_notice",
+    "settlement_reply",
+    "decode_order_sync",
+    "NoticeStore",
+    "MemoryNoticeStore",
+    "SQLiteNoticeStore",
+    "UnknownAppIdError",
+    "create_app",
+    "cashier_url",
+    "decode_cashier_params",
+    "CashierParams",
+    "VoucherDecoder",
+    "SandboxVoucherDecoder",
+    "issue_sandbox_qr",
+    "InvalidVoucher",
 ]

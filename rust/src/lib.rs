@@ -2,6 +2,7 @@
 //! interface 2.0.1 (SM2/SM3/SM4 and the signed, encrypted envelope), in plain Rust.
 //! The PyO3 layer (`python` feature) is a thin wrapper over these modules.
 
+pub mod batch;
 pub mod data_key;
 pub mod diagnose;
 pub mod envelope;

@@ -588,6 +588,103 @@ impl PyEnvelopeCodec {
         message_to_py(py, msg)
     }
 
+    /// Pack many `data` objects on every core (the GIL is released while signing and
+    /// encrypting). Returns a list in the same order: the JSON bytes of each envelope, or
+    /// the MedpayError that item raised; one bad item never fails the batch.
+    #[pyo3(signature = (items, *, timestamp = None, version = envelope::VERSION.to_string()))]
+    fn pack_many<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyAny>,
+        timestamp: Option<String>,
+        version: String,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let limits = self.inner.limits();
+        let codec = &self.inner;
+        let mut chunk: Vec<Result<Value, Error>> = Vec::with_capacity(BATCH_CHUNK);
+        let flush = |chunk: &mut Vec<Result<Value, Error>>| -> PyResult<()> {
+            let opts = PackOptions { timestamp: timestamp.clone(), version: Some(version.clone()), fields: vec![] };
+            let work = std::mem::take(chunk);
+            let packed = py.detach(|| {
+                crate::batch::parallel_map_owned(work, |item| item.and_then(|v| codec.pack_json(v, opts.clone())))
+            });
+            for r in packed {
+                match r {
+                    Ok(body) => out.append(PyBytes::new(py, body.as_bytes()))?,
+                    Err(e) => out.append(to_py_err(py, e).into_value(py))?,
+                }
+            }
+            Ok(())
+        };
+        for item in items.try_iter()? {
+            chunk.push(to_value(&item?, 0, limits));
+            if chunk.len() == BATCH_CHUNK {
+                flush(&mut chunk)?;
+            }
+        }
+        flush(&mut chunk)?;
+        Ok(out)
+    }
+
+    /// Unpack many envelopes (bytes, str or dict each) on every core. Returns a list in the
+    /// same order: a Message, or the MedpayError that envelope raised.
+    #[pyo3(signature = (envelopes, *, require_signature = true))]
+    fn unpack_many<'py>(
+        &self,
+        py: Python<'py>,
+        envelopes: &Bound<'py, PyAny>,
+        require_signature: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        enum Input {
+            Body(Vec<u8>),
+            Members(Vec<(String, Value)>),
+            Bad(Error),
+        }
+        let out = PyList::empty(py);
+        let codec = &self.inner;
+        let mut chunk: Vec<Input> = Vec::with_capacity(BATCH_CHUNK);
+        let flush = |chunk: &mut Vec<Input>| -> PyResult<()> {
+            let work = std::mem::take(chunk);
+            let opened = py.detach(|| {
+                crate::batch::parallel_map_owned(work, |item| match item {
+                    Input::Body(b) => codec.unpack_json(&b, require_signature),
+                    Input::Members(m) => codec.unpack(m, require_signature),
+                    Input::Bad(e) => Err(e),
+                })
+            });
+            for r in opened {
+                match r {
+                    Ok(m) => out.append(Py::new(py, message_to_py(py, m)?)?)?,
+                    Err(e) => out.append(to_py_err(py, e).into_value(py))?,
+                }
+            }
+            Ok(())
+        };
+        for item in envelopes.try_iter()? {
+            let item = item?;
+            let input = if let Ok(b) = item.cast::<PyBytes>() {
+                Input::Body(b.as_bytes().to_vec())
+            } else if let Ok(s) = item.cast::<PyString>() {
+                Input::Body(s.to_cow()?.as_bytes().to_vec())
+            } else if item.cast::<PyDict>().is_ok() {
+                match to_value(&item, 0, codec.limits()) {
+                    Ok(Value::Object(m)) => Input::Members(m),
+                    Ok(_) => Input::Bad(Error::Envelope("an envelope is a JSON object".into())),
+                    Err(e) => Input::Bad(e),
+                }
+            } else {
+                Input::Bad(Error::Envelope(format!("an envelope is bytes, str or dict, not {}", type_name(&item))))
+            };
+            chunk.push(input);
+            if chunk.len() == BATCH_CHUNK {
+                flush(&mut chunk)?;
+            }
+        }
+        flush(&mut chunk)?;
+        Ok(out)
+    }
+
     /// SM4-encrypt `data`'s compact JSON under the data key: uppercase hex (`encData`,
     /// `chnlEncData`).
     fn encrypt_data(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -608,6 +705,53 @@ impl PyEnvelopeCodec {
 
 // ---------------------------------------------------------------------------------------
 // Functions
+
+/// Items converted, processed in parallel and converted back per chunk, so a batch's memory
+/// stays proportional to its inputs and outputs plus one chunk.
+const BATCH_CHUNK: usize = 1024;
+
+fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
+    items.try_iter()?.map(|i| Ok(i?.extract::<Vec<u8>>()?)).collect()
+}
+
+/// Sign many messages on every core; raw r||s each, in order.
+#[pyfunction]
+#[pyo3(signature = (private_key, messages, *, uid = DEFAULT_UID.to_vec()))]
+fn sign_many<'py>(
+    py: Python<'py>,
+    private_key: &PySM2PrivateKey,
+    messages: &Bound<'py, PyAny>,
+    uid: Vec<u8>,
+) -> PyResult<Bound<'py, PyList>> {
+    let msgs = bytes_items(messages)?;
+    let key = &private_key.inner;
+    let sigs = py.detach(|| crate::batch::parallel_map(&msgs, |m| key.sign(m, &uid)));
+    let out = PyList::empty(py);
+    for s in sigs {
+        out.append(PyBytes::new(py, &s.py(py)?))?;
+    }
+    Ok(out)
+}
+
+/// Verify many (message, signature) pairs on every core; a bool each, in order.
+#[pyfunction]
+#[pyo3(signature = (public_key, messages, signatures, *, uid = DEFAULT_UID.to_vec()))]
+fn verify_many(
+    py: Python<'_>,
+    public_key: &PySM2PublicKey,
+    messages: &Bound<'_, PyAny>,
+    signatures: &Bound<'_, PyAny>,
+    uid: Vec<u8>,
+) -> PyResult<Vec<bool>> {
+    let msgs = bytes_items(messages)?;
+    let sigs = bytes_items(signatures)?;
+    if msgs.len() != sigs.len() {
+        return Err(PyTypeError::new_err("messages and signatures differ in length"));
+    }
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = msgs.into_iter().zip(sigs).collect();
+    let key = &public_key.inner;
+    Ok(py.detach(|| crate::batch::parallel_map(&pairs, |(m, s)| key.verify(m, s, &uid))))
+}
 
 /// SM3 digest (32 bytes).
 #[pyfunction(name = "sm3")]
@@ -737,6 +881,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(derive_sm4_key, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose, m)?)?;
     m.add_function(wrap_pyfunction!(_sign_with_fixed_k, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_many, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_many, m)?)?;
     m.add("PROTOCOL_VERSION", envelope::VERSION)?;
     Ok(())
 }

@@ -1,0 +1,196 @@
+"""An ASGI app (Starlette) for what the center sends: the 6302 notice and the 6204
+redirect page. Needs the ``server`` extra (``pip install medpay-core[server]``).
+
+>>> import medpay_core as mp
+>>> from medpay_core.asgi import create_app
+>>> inst, center = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
+>>> codec = mp.EnvelopeCodec(mp.Credentials("APP1000000000000", "S" * 32, inst, center.public_key()))
+>>> app = create_app(codec, lambda notice: None)
+>>> [r.path for r in app.routes]
+['/medpay/notify', '/medpay/return']
+
+Run it with ``uvicorn mymodule:app``, or mount it in FastAPI with
+``fastapi_app.mount("/pay", app)`` (the paths are then ``/pay/medpay/notify`` ...).
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+from decimal import Decimal
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from .callbacks import (
+    DEFAULT_LEASE,
+    MemoryNoticeStore,
+    NoticeStore,
+    UnknownAppIdError,
+    _codecs_by_app_id,
+    decode_order_sync,
+    handle_settlement_notice,
+)
+from .errors import MedpayError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("medpay_core.asgi")
+
+#: Largest 6302 body read; a notice is a few KB.
+MAX_NOTICE_BYTES = 1024 * 1024
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    # The redirect URL carries encData: do not hand it to other sites as a Referer.
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    doc = (
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em auto;max-width:32em;padding:0 1em}"
+        "table{border-collapse:collapse;width:100%}td{padding:.4em;border-bottom:1px solid #ddd}"
+        "td:last-child{text-align:right}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return HTMLResponse(doc, status_code=status, headers=_HEADERS)
+
+
+_ROWS = [
+    ("payOrdId", "支付订单号"),
+    ("medOrgOrd", "医院订单号"),
+    ("feeSumamt", "费用总金额"),
+    ("fundPay", "医保基金支付"),
+    ("psnAcctPay", "个人账户支付"),
+    ("ownPayAmt", "现金自付"),
+    ("othFeeAmt", "其他支付金额"),
+    ("deposit", "住院押金"),
+]
+
+
+def _result_page(notice: Any, chnl_type: Optional[str]) -> HTMLResponse:
+    wire = notice.to_wire()
+    rows = []
+    for key, label in _ROWS:
+        value = wire.get(key)
+        if value is None:
+            continue
+        text = f"{value} 元" if isinstance(value, Decimal) else str(value)
+        rows.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(text)}</td></tr>")
+    channel = f"<p>支付渠道：{html.escape(chnl_type)}</p>" if chnl_type else ""
+    body = (
+        "<p>医保部分已确认，请完成自费部分支付。</p>"
+        f"<table>{''.join(rows)}</table>{channel}"
+        "<p><small>最终结算结果以医保结算通知为准。</small></p>"
+    )
+    return _page("医保订单信息", body)
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    return await run_in_threadpool(fn, *args)
+
+
+def create_app(
+    codec_or_codecs: Any,
+    on_notice: Callable[[Any], Any],
+    *,
+    store: Optional[NoticeStore] = None,
+    on_order_sync: Optional[Callable[[Any, Any], Any]] = None,
+    notice_path: str = "/medpay/notify",
+    return_path: str = "/medpay/return",
+    allow_plain: bool = False,
+    lease: float = DEFAULT_LEASE,
+) -> Starlette:
+    """The ASGI app: ``POST notice_path`` handles 6302 (see
+    :func:`medpay_core.callbacks.handle_settlement_notice`); ``GET/POST return_path`` is
+    the 6204 redirect page.
+
+    ``codec_or_codecs``: our EnvelopeCodec/Credentials, or several (a list or a mapping)
+    when the institution holds several appIds; notices and redirects pick theirs by appId.
+    ``on_notice(notice)`` may be sync (run in a worker thread) or async.
+    ``store``: processed notices; default a per-app :class:`MemoryNoticeStore` (one
+    process). With several workers (``uvicorn --workers``) pass a
+    :class:`SQLiteNoticeStore` on a shared path.
+    ``on_order_sync(notice, query)`` (sync or async) runs on each 6204 redirect, e.g. to
+    place the third-party order for ``query["chnlType"]``: return a Starlette
+    ``Response`` (a redirect to the WeChat/Alipay cashier) or None for the default page.
+
+    >>> # app = create_app(codec, record_settlement, store=SQLiteNoticeStore("/var/lib/his/notices.db"))
+    >>> # uvicorn.run(app, host="0.0.0.0", port=8080)
+    """
+    codecs = _codecs_by_app_id(codec_or_codecs)
+    notice_store: NoticeStore = store if store is not None else MemoryNoticeStore()
+
+    if inspect.iscoroutinefunction(on_notice):
+        import anyio.from_thread
+
+        async_notice = on_notice
+
+        def sync_notice(notice: Any) -> Any:
+            # handle_settlement_notice runs in a worker thread; hop back to the loop.
+            return anyio.from_thread.run(async_notice, notice)
+    else:
+        sync_notice = on_notice
+
+    async def notify(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_NOTICE_BYTES:
+            return Response(b"", status_code=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_NOTICE_BYTES:
+                return Response(b"", status_code=413)
+            chunks.append(chunk)
+        reply = await run_in_threadpool(
+            handle_settlement_notice,
+            b"".join(chunks),
+            codecs,
+            sync_notice,
+            store=notice_store,
+            allow_plain=allow_plain,
+            lease=lease,
+        )
+        return Response(reply, media_type="application/json;charset=UTF-8", headers={"Cache-Control": "no-store"})
+
+    async def order_return(request: Request) -> Response:
+        params = dict(request.query_params)
+        if request.method == "POST":
+            # The spec's page "submits the three parameters to the backend": accept a
+            # urlencoded form too (parsed here: Starlette's form parser needs python-multipart).
+            body = (await request.body())[:MAX_NOTICE_BYTES]
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        try:
+            notice = decode_order_sync(params, codecs)
+        except UnknownAppIdError:
+            return _page("无法识别的订单", "<p>未知的应用（mpcAppId）。</p>", 400)
+        except MedpayError as e:
+            log.warning("6204 redirect refused: %s", type(e).__name__)
+            return _page("无法识别的订单", "<p>订单信息无效或已损坏，请返回重试。</p>", 400)
+        if on_order_sync is not None:
+            result = await _call(on_order_sync, notice, params)
+            if isinstance(result, Response):
+                return result
+        return _result_page(notice, params.get("chnlType"))
+
+    app = Starlette(
+        routes=[
+            Route(notice_path, notify, methods=["POST"]),
+            Route(return_path, order_return, methods=["GET", "POST"]),
+        ]
+    )
+    app.state.medpay_store = notice_store
+    return app

@@ -1,0 +1,130 @@
+"""The sandbox as an ASGI app (Starlette). Routes:
+
+======================================  ==============================================
+POST /org/local/api/hos/<name>          6201 uldFeeInfo, 6202 pay_order, 6203 refund_Order,
+                                        6205 medBankPay, 6301 query_order_info, 6401 revoke_order
+GET  /sandbox/cashier?payOrdId=…        the cashier page (6201's cashierUrl, with the
+     &chnlAppId=…&chnlEncData=…          institution's chnlAppId/chnlEncData appended)
+POST /sandbox/cashier/pay               the cashier's pay button -> 303 to returnUrl (6204)
+GET|POST /sandbox/voucher               the e-voucher page: issues a payAuthNo + QR text
+GET  /sandbox/orders/<payOrdId>         an order's state (JSON; sandbox only, no auth)
+GET  /sandbox/events?after=N            the event log (JSON)
+POST /sandbox/notices/<payOrdId>/retry  requeue a FAILED 6302 notice
+GET  /sandbox/health                    {"ok": true}
+======================================  ==============================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, AsyncIterator, Mapping, Optional, Union
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .center import EventHook
+from .config import SandboxConfig
+from .service import API_PREFIX, CASHIER_PATH, CASHIER_PAY_PATH, VOUCHER_PATH, Reply, Sandbox
+
+MAX_BODY = 8 * 1024 * 1024
+
+
+def _response(r: Reply) -> Response:
+    return Response(r.body, status_code=r.status, media_type=r.content_type, headers=r.headers)
+
+
+async def _body(request: Request) -> Optional[bytes]:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def create_sandbox_app(
+    config: Union[SandboxConfig, Mapping[str, Any], str],
+    db_path: str,
+    *,
+    on_event: Optional[EventHook] = None,
+) -> Starlette:
+    """The sandbox ASGI app. ``config`` is a :class:`SandboxConfig`, a config dict or
+    the path of a config file; ``db_path`` the SQLite file (created if missing).
+    ``on_event(kind, payOrdId, detail)`` hears every state change. The notice worker
+    runs while the app's lifespan does; ``app.state.sandbox`` is the :class:`Sandbox`."""
+    sandbox = Sandbox(config, db_path, on_event=on_event)
+
+    async def api(request: Request) -> Response:
+        body = await _body(request)
+        if body is None:
+            return JSONResponse({"code": 1001, "message": "body too large", "success": False}, status_code=413)
+        reply = await run_in_threadpool(sandbox.handle_api, request.path_params["name"], body, _base_url(request))
+        return _response(reply)
+
+    async def cashier(request: Request) -> Response:
+        reply = await run_in_threadpool(sandbox.cashier_page, str(request.url), dict(request.query_params))
+        return _response(reply)
+
+    async def cashier_pay(request: Request) -> Response:
+        body = await _body(request)
+        if body is None:
+            return Response("body too large", status_code=413)
+        return _response(await run_in_threadpool(sandbox.cashier_pay, body))
+
+    async def voucher(request: Request) -> Response:
+        body = await _body(request) if request.method == "POST" else b""
+        accept_json = "application/json" in request.headers.get("accept", "") or \
+            request.query_params.get("format") == "json"
+        return _response(await run_in_threadpool(sandbox.voucher_page, request.method, body or b"", accept_json))
+
+    async def order(request: Request) -> Response:
+        state = await run_in_threadpool(sandbox.order_state, request.path_params["pay_ord_id"])
+        if state is None:
+            return JSONResponse({"error": "no such order"}, status_code=404)
+        return JSONResponse(state)
+
+    async def events(request: Request) -> Response:
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            after = 0
+        return JSONResponse(await run_in_threadpool(sandbox.events, after))
+
+    async def retry(request: Request) -> Response:
+        ok = await run_in_threadpool(sandbox.notifier.retry, request.path_params["pay_ord_id"])
+        return JSONResponse({"requeued": ok}, status_code=200 if ok else 404)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sandbox.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(sandbox.close)
+
+    app = Starlette(
+        routes=[
+            Route(API_PREFIX + "{name}", api, methods=["POST"]),
+            Route(CASHIER_PATH, cashier, methods=["GET"]),
+            Route(CASHIER_PAY_PATH, cashier_pay, methods=["POST"]),
+            Route(VOUCHER_PATH, voucher, methods=["GET", "POST"]),
+            Route("/sandbox/orders/{pay_ord_id}", order, methods=["GET"]),
+            Route("/sandbox/events", events, methods=["GET"]),
+            Route("/sandbox/notices/{pay_ord_id}/retry", retry, methods=["POST"]),
+            Route("/sandbox/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.sandbox = sandbox
+    return app

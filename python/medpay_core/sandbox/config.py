@@ -1,0 +1,236 @@
+"""The sandbox's configuration: the center's key, the institutions it knows, the rules.
+
+The file is JSON::
+
+    {
+      "privateKey": "<the center's SM2 private key, any format of PROTOCOL §5>",
+      "institutions": [
+        {"appId": "...", "appSecret": "...", "publicKey": "<the institution's SM2 public key>",
+         "notifyUrl": "http://.../notify", "returnUrl": "http://.../return",
+         "plainNotify": false, "name": "Demo Hospital", "orgCodg": "H..."}
+      ],
+      "strictAuth": false,
+      "ratios": {"fund": "0.6", "acct": "0.2", "other": "0"},
+      "notify": {"maxAttempts": 8, "baseDelay": 1.0, "maxDelay": 300.0, "timeout": 10.0}
+    }
+
+A generated file (``generate_config``) also holds, under ``"client"``, what the
+institution needs to talk to the sandbox (its private key, the center's public key), so
+one file sets up both sides of a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+from .._native import Credentials, EnvelopeCodec, SM2PrivateKey, SM2PublicKey
+from ..errors import KeyFormatError
+from .split import Ratios
+
+
+@dataclass(frozen=True)
+class NotifyPolicy:
+    """How the 6302 notice is retried: delay ``baseDelay * 2**(attempt-1)`` capped at
+    ``maxDelay`` seconds, at most ``maxAttempts`` posts, then the notice is FAILED."""
+
+    max_attempts: int = 8
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    timeout: float = 10.0
+
+    def delay_after(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed post."""
+        return min(self.base_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+
+    @classmethod
+    def from_config(cls, raw: Optional[Mapping[str, Any]]) -> "NotifyPolicy":
+        raw = dict(raw or {})
+        p = cls(
+            max_attempts=int(raw.get("maxAttempts", cls.max_attempts)),
+            base_delay=float(raw.get("baseDelay", cls.base_delay)),
+            max_delay=float(raw.get("maxDelay", cls.max_delay)),
+            timeout=float(raw.get("timeout", cls.timeout)),
+        )
+        if p.max_attempts < 1 or p.base_delay < 0 or p.max_delay < 0 or p.timeout <= 0:
+            raise ValueError("notify: maxAttempts >= 1, delays >= 0 and timeout > 0")
+        return p
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "maxAttempts": self.max_attempts,
+            "baseDelay": self.base_delay,
+            "maxDelay": self.max_delay,
+            "timeout": self.timeout,
+        }
+
+
+@dataclass(frozen=True)
+class Institution:
+    """One institution (定点医药机构) the sandbox serves, keyed by ``app_id``."""
+
+    app_id: str
+    app_secret: str
+    public_key: SM2PublicKey
+    notify_url: str
+    return_url: str
+    plain_notify: bool = False
+    name: str = "Sandbox Hospital"
+    org_codg: Optional[str] = None
+
+    def codec(self, center_key: SM2PrivateKey) -> EnvelopeCodec:
+        """The center's codec for this institution: signs with the center's key,
+        verifies with the institution's."""
+        return EnvelopeCodec(Credentials(self.app_id, self.app_secret, center_key, self.public_key))
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """The parsed configuration. Build it with :func:`load_config` or
+    :func:`parse_config`; ``raw`` keeps the JSON it came from."""
+
+    private_key: SM2PrivateKey
+    institutions: dict[str, Institution]
+    strict_auth: bool = False
+    ratios: Ratios = field(default_factory=Ratios)
+    notify: NotifyPolicy = field(default_factory=NotifyPolicy)
+    public_url: Optional[str] = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def institution(self, app_id: str) -> Optional[Institution]:
+        return self.institutions.get(app_id)
+
+
+def _need(obj: Mapping[str, Any], key: str, where: str) -> Any:
+    value = obj.get(key)
+    if value is None or value == "":
+        raise ValueError(f"config: {where} needs {key!r}")
+    return value
+
+
+def parse_config(raw: Mapping[str, Any]) -> SandboxConfig:
+    """Check and parse a configuration dict; errors name the offending entry (never a
+    key's value)."""
+    try:
+        center = SM2PrivateKey.from_string(str(_need(raw, "privateKey", "the top level")))
+    except KeyFormatError as e:
+        raise ValueError(f"config: privateKey is not an SM2 private key ({e})") from None
+    insts: dict[str, Institution] = {}
+    entries = raw.get("institutions") or []
+    if not isinstance(entries, list) or not entries:
+        raise ValueError("config: 'institutions' must be a non-empty list")
+    for i, e in enumerate(entries):
+        where = f"institutions[{i}]"
+        app_id = str(_need(e, "appId", where))
+        if len(app_id) < 16:
+            # The SM4 data key is made from the first 16 characters of the appId.
+            raise ValueError(f"config: {where}.appId must have at least 16 characters")
+        if app_id in insts:
+            raise ValueError(f"config: appId {app_id} appears twice")
+        try:
+            pub = SM2PublicKey.from_string(str(_need(e, "publicKey", where)))
+        except KeyFormatError as ex:
+            raise ValueError(f"config: {where}.publicKey is not an SM2 public key ({ex})") from None
+        insts[app_id] = Institution(
+            app_id=app_id,
+            app_secret=str(_need(e, "appSecret", where)),
+            public_key=pub,
+            notify_url=str(_need(e, "notifyUrl", where)),
+            return_url=str(_need(e, "returnUrl", where)),
+            plain_notify=bool(e.get("plainNotify", False)),
+            name=str(e.get("name") or "Sandbox Hospital"),
+            org_codg=e.get("orgCodg") or None,
+        )
+    public_url = raw.get("publicUrl") or None
+    return SandboxConfig(
+        private_key=center,
+        institutions=insts,
+        strict_auth=bool(raw.get("strictAuth", False)),
+        ratios=Ratios.from_config(raw.get("ratios")),
+        notify=NotifyPolicy.from_config(raw.get("notify")),
+        public_url=public_url.rstrip("/") if public_url else None,
+        raw=dict(raw),
+    )
+
+
+def load_config(path: Union[str, os.PathLike]) -> SandboxConfig:
+    """Read and parse a configuration file."""
+    with open(path, encoding="utf-8") as f:
+        return parse_config(json.load(f))
+
+
+def _random_id(n: int = 32) -> str:
+    # Upper-case hex like the appIds and appSecrets the center hands out.
+    return secrets.token_hex(n // 2).upper()
+
+
+def generate_config(
+    *,
+    notify_url: str = "http://127.0.0.1:8000/medpay/notify",
+    return_url: str = "http://127.0.0.1:8000/medpay/return",
+    name: str = "Sandbox Hospital",
+    org_codg: str = "H00000000001",
+    institutions: int = 1,
+) -> dict[str, Any]:
+    """A fresh configuration dict with new keys for the center and ``institutions``
+    institutions. Each institution's private key and the center's public key are kept
+    under ``"client"`` so the file also configures the client side."""
+    center = SM2PrivateKey.generate()
+    entries, clients = [], []
+    for i in range(institutions):
+        key = SM2PrivateKey.generate()
+        app_id, secret = _random_id(), _random_id()
+        suffix = "" if institutions == 1 else f" {i + 1}"
+        entries.append(
+            {
+                "appId": app_id,
+                "appSecret": secret,
+                "publicKey": key.public_key().to_hex(),
+                "notifyUrl": notify_url,
+                "returnUrl": return_url,
+                "plainNotify": False,
+                "name": name + suffix,
+                "orgCodg": org_codg if institutions == 1 else f"{org_codg[:-2]}{i + 1:02d}",
+            }
+        )
+        clients.append(
+            {
+                "appId": app_id,
+                "appSecret": secret,
+                "privateKey": key.to_hex(),
+                "peerPublicKey": center.public_key().to_hex(),
+            }
+        )
+    return {
+        "privateKey": center.to_hex(),
+        "institutions": entries,
+        "strictAuth": False,
+        "ratios": Ratios().to_config(),
+        "notify": NotifyPolicy().to_config(),
+        "client": clients,
+    }
+
+
+def write_private_json(path: Union[str, os.PathLike], obj: Any) -> None:
+    """Write JSON readable by the owner only (it holds keys): the file is created 0600
+    before anything is written to it."""
+    path = Path(path)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, ensure_ascii=False, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,433 @@
+"""What the center sends us: the 6302 notice (dedup across threads and processes), the
+6204 redirect, and the ASGI app serving both (through a real uvicorn server)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import socket
+import threading
+from decimal import Decimal
+
+import pytest
+
+models = pytest.importorskip("medpay_core.models")
+
+import center_server as cs  # noqa: E402
+import medpay_core as mp  # noqa: E402
+from medpay_core.callbacks import (  # noqa: E402
+    MemoryNoticeStore,
+    SQLiteNoticeStore,
+    UnknownAppIdError,
+    decode_order_sync,
+    handle_settlement_notice,
+)
+
+
+@pytest.fixture
+def keys():
+    """The center's and our codecs over one appId (no server needed)."""
+    return cs.LocalCenter()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield MemoryNoticeStore()
+    else:
+        s = SQLiteNoticeStore(tmp_path / "notices.sqlite3")
+        yield s
+        s.close()
+
+
+class Recorder:
+    """An on_notice that counts its calls (thread-safe), optionally failing or waiting."""
+
+    def __init__(self, fail_times: int = 0, hold: threading.Event | None = None):
+        self.lock = threading.Lock()
+        self.calls: list = []
+        self.fail_times = fail_times
+        self.hold = hold
+
+    def __call__(self, notice):
+        if self.hold is not None:
+            self.hold.wait(10)
+        with self.lock:
+            self.calls.append(notice)
+            if len(self.calls) <= self.fail_times:
+                raise RuntimeError("database down")
+
+
+def reply_of(body: bytes) -> dict:
+    doc = json.loads(body)
+    assert doc["code"] == "0" and set(doc) == {"code", "msg", "data"}
+    return doc["data"]
+
+
+def signed_notice(keys, pay_ord_id="ORD000000000000000001") -> bytes:
+    return keys.codec.pack_json(cs.settlement_notice(pay_ord_id))
+
+
+# -- 6302 ---------------------------------------------------------------------------------
+
+
+def test_a_signed_notice_is_verified_passed_to_on_notice_and_acknowledged(keys, store):
+    rec = Recorder()
+    reply = handle_settlement_notice(signed_notice(keys), keys.inst_codec, rec, store=store)
+    assert reply_of(reply)["success"] is True
+    assert len(rec.calls) == 1
+    notice = rec.calls[0]
+    assert isinstance(notice, models.SettlementNotice)
+    assert notice.pay_ord_id == "ORD000000000000000001"
+    assert notice.fee_sumamt == Decimal("100.00")
+
+
+def test_a_duplicate_notice_is_acknowledged_without_calling_on_notice_again(keys, store):
+    rec = Recorder()
+    for _ in range(3):
+        assert reply_of(handle_settlement_notice(signed_notice(keys), keys.inst_codec, rec, store=store))["success"]
+    assert len(rec.calls) == 1
+
+
+def test_different_orders_are_each_processed(keys, store):
+    rec = Recorder()
+    for i in range(3):
+        handle_settlement_notice(signed_notice(keys, f"ORD{i}"), keys.inst_codec, rec, store=store)
+    assert [n.pay_ord_id for n in rec.calls] == ["ORD0", "ORD1", "ORD2"]
+
+
+def test_concurrent_duplicates_in_threads_call_on_notice_exactly_once(keys, store):
+    hold = threading.Event()
+    rec = Recorder(hold=hold)
+    body = signed_notice(keys)
+    n = 12
+    barrier = threading.Barrier(n)
+    replies: list = []
+
+    def deliver():
+        barrier.wait(10)
+        replies.append(reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store)))
+
+    threads = [threading.Thread(target=deliver) for _ in range(n)]
+    for t in threads:
+        t.start()
+    # Let the losers answer "busy" while the winner is still inside on_notice.
+    for _ in range(1000):
+        if len(replies) >= n - 1:
+            break
+        threading.Event().wait(0.01)
+    hold.set()
+    for t in threads:
+        t.join(10)
+    assert len(rec.calls) == 1
+    assert len(replies) == n
+    assert sum(r["success"] for r in replies) >= 1
+    # The center delivers again to the ones that answered false: now all are done.
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"] is True
+    assert len(rec.calls) == 1
+
+
+def _process_worker(db_path, body, app_id, secret, inst_hex, center_pub_hex, log_path, barrier):
+    """Runs in a child process: 4 threads deliver the same notice through one store file."""
+    import medpay_core as mp
+    from medpay_core.callbacks import SQLiteNoticeStore, handle_settlement_notice
+
+    creds = mp.Credentials(app_id, secret, mp.SM2PrivateKey.from_string(inst_hex), center_pub_hex)
+    codec = mp.EnvelopeCodec(creds)
+    store = SQLiteNoticeStore(db_path)
+    lock = threading.Lock()
+
+    def on_notice(notice):
+        with lock, open(log_path, "a") as f:
+            f.write(f"{notice.pay_ord_id}\n")
+
+    def deliver():
+        handle_settlement_notice(body, codec, on_notice, store=store)
+
+    barrier.wait(60)
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    store.close()
+
+
+def test_concurrent_duplicates_across_processes_call_on_notice_exactly_once(keys, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    db, log = str(tmp_path / "notices.sqlite3"), str(tmp_path / "calls.log")
+    SQLiteNoticeStore(db).close()  # create the schema once
+    body = signed_notice(keys)
+    barrier = ctx.Barrier(4)
+    args = (db, body, keys.app_id, cs.APP_SECRET, keys.inst_key.to_hex(), keys.center_key.public_key().to_hex(), log, barrier)
+    procs = [ctx.Process(target=_process_worker, args=args) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    with open(log) as f:
+        assert f.read().splitlines() == ["ORD000000000000000001"]
+
+
+def test_an_exception_in_on_notice_answers_false_and_the_redelivery_is_processed(keys, store):
+    rec = Recorder(fail_times=1)
+    body = signed_notice(keys)
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"] is False
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"] is True
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"] is True
+    assert len(rec.calls) == 2
+
+
+def test_on_notice_returning_false_asks_for_redelivery(keys, store):
+    answers = [False, None]
+    body = signed_notice(keys)
+    assert not reply_of(handle_settlement_notice(body, keys.inst_codec, lambda n: answers.pop(0), store=store))["success"]
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, lambda n: answers.pop(0), store=store))["success"]
+    assert answers == []
+
+
+def test_a_claim_left_by_a_crashed_worker_is_busy_until_its_lease_ends(keys, store):
+    # A worker claimed the notice and died without completing or releasing it.
+    store.claim("ORD000000000000000001:02")
+    rec = Recorder()
+    body = signed_notice(keys)
+    assert not reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"]
+    assert rec.calls == []
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store, lease=0))["success"]
+    assert len(rec.calls) == 1
+
+
+def test_an_unsigned_notice_is_refused_by_default(keys, store):
+    rec = Recorder()
+    body = json.dumps(cs.settlement_notice(), default=str).encode()
+    assert reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"] is False
+    assert rec.calls == []
+
+
+@pytest.mark.parametrize("shape", ["top-level", "data-object", "data-string", "encrypted"])
+def test_a_plain_notice_is_accepted_when_allowed(keys, store, shape):
+    fields = cs.settlement_notice()
+    text = json.dumps(fields, default=str, ensure_ascii=False).replace('"100.00"', "100.00")
+    if shape == "top-level":
+        body = text.encode()
+    elif shape == "data-object":
+        body = ('{"appId":"%s","data":%s}' % (keys.app_id, text)).encode()
+    elif shape == "data-string":
+        body = json.dumps({"appId": keys.app_id, "data": text}, ensure_ascii=False).encode()
+    else:
+        body = json.dumps({"appId": keys.app_id, "encData": keys.codec.encrypt_data(fields)}).encode()
+    rec = Recorder()
+    reply = handle_settlement_notice(body, keys.inst_codec, rec, store=store, allow_plain=True)
+    assert reply_of(reply)["success"] is True
+    assert rec.calls[0].fee_sumamt == Decimal("100.00")
+
+
+def test_a_notice_signed_with_another_key_is_refused_even_when_plain_is_allowed(keys, store):
+    rec = Recorder()
+    body = keys.impostor.pack_json(cs.settlement_notice())
+    assert not reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store, allow_plain=True))["success"]
+    assert rec.calls == []
+
+
+def test_a_notice_with_invalid_fields_is_refused(keys, store):
+    fields = cs.settlement_notice()
+    del fields["payOrdId"]
+    rec = Recorder()
+    assert not reply_of(handle_settlement_notice(keys.codec.pack_json(fields), keys.inst_codec, rec, store=store))["success"]
+    assert rec.calls == []
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"[1,2]", b'{"signData":"AAAA","appId":"X"}'])
+def test_a_malformed_notice_is_refused(keys, store, body):
+    rec = Recorder()
+    assert not reply_of(handle_settlement_notice(body, keys.inst_codec, rec, store=store))["success"]
+    assert rec.calls == []
+
+
+def test_notices_pick_the_codec_of_their_app_id(keys, store):
+    other = cs.LocalCenter(app_id="OTHERAPP000000000000000000000001")
+    codecs = {keys.app_id: keys.inst_codec, other.app_id: other.inst_codec}
+    rec = Recorder()
+    assert reply_of(handle_settlement_notice(signed_notice(other, "ORDX"), codecs, rec, store=store))["success"]
+    assert rec.calls[0].pay_ord_id == "ORDX"
+    stranger = cs.LocalCenter(app_id="STRANGER00000000000000000000001")
+    assert not reply_of(handle_settlement_notice(signed_notice(stranger), codecs, rec, store=store))["success"]
+
+
+def test_sqlite_store_refuses_an_in_memory_database():
+    with pytest.raises(ValueError):
+        SQLiteNoticeStore(":memory:")
+
+
+# -- 6204 ---------------------------------------------------------------------------------
+
+
+def redirect_query(keys, **extra):
+    q = {"mpcAppId": keys.app_id, "encData": keys.codec.encrypt_data(cs.order_sync()), "chnlType": "WX"}
+    q.update(extra)
+    return q
+
+
+def test_order_sync_is_decrypted_with_the_credentials_of_mpc_app_id(keys):
+    other = cs.LocalCenter(app_id="OTHERAPP000000000000000000000001")
+    by_app = {other.app_id: other.inst_credentials, keys.app_id: keys.inst_credentials}
+    notice = decode_order_sync(redirect_query(keys), by_app)
+    assert isinstance(notice, models.OrderSyncNotice)
+    assert notice.pay_ord_id == "ORD000000000000000001" and notice.own_pay_amt == Decimal("20.00")
+    assert decode_order_sync(redirect_query(keys), keys.inst_codec).med_org_ord == "MO0001"
+
+
+def test_order_sync_for_an_unknown_app_id_raises_a_typed_error(keys):
+    with pytest.raises(UnknownAppIdError) as ei:
+        decode_order_sync(redirect_query(keys, mpcAppId="NOPE"), {keys.app_id: keys.inst_credentials})
+    assert ei.value.app_id == "NOPE"
+    assert isinstance(ei.value, mp.EnvelopeError)
+
+
+def test_order_sync_with_missing_or_damaged_enc_data_is_refused(keys):
+    with pytest.raises(mp.EnvelopeError):
+        decode_order_sync({"mpcAppId": keys.app_id}, keys.inst_credentials)
+    with pytest.raises(mp.DecryptError):
+        decode_order_sync(redirect_query(keys, encData="ABCD"), keys.inst_credentials)
+
+
+# -- the ASGI app over a real uvicorn server ------------------------------------------------
+
+
+class UvicornThread:
+    def __init__(self, app):
+        import uvicorn
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        for _ in range(1000):
+            if self.server.started:
+                return self
+            threading.Event().wait(0.01)
+        raise RuntimeError("uvicorn did not start")
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture
+def served(keys, tmp_path):
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    from medpay_core.asgi import create_app
+
+    rec = Recorder()
+    store = SQLiteNoticeStore(tmp_path / "n.sqlite3")
+    app = create_app(keys.inst_codec, rec, store=store)
+    with UvicornThread(app) as srv:
+        yield srv, rec
+    store.close()
+
+
+def test_the_asgi_app_answers_a_notice_once_and_acknowledges_its_duplicate(keys, served):
+    import httpx
+
+    srv, rec = served
+    body = signed_notice(keys)
+    with httpx.Client(base_url=srv.url) as http:
+        first = http.post("/medpay/notify", content=body)
+        second = http.post("/medpay/notify", content=body)
+    assert first.status_code == 200 and first.headers["content-type"].startswith("application/json")
+    assert reply_of(first.content)["success"] and reply_of(second.content)["success"]
+    assert len(rec.calls) == 1
+
+
+def test_the_asgi_app_refuses_a_forged_notice(keys, served):
+    import httpx
+
+    srv, rec = served
+    with httpx.Client(base_url=srv.url) as http:
+        r = http.post("/medpay/notify", content=keys.impostor.pack_json(cs.settlement_notice()))
+    assert reply_of(r.content)["success"] is False and rec.calls == []
+
+
+def test_the_asgi_return_page_shows_the_order(keys, served):
+    import httpx
+
+    srv, _ = served
+    with httpx.Client(base_url=srv.url) as http:
+        r = http.get("/medpay/return", params=redirect_query(keys))
+        bad = http.get("/medpay/return", params=redirect_query(keys, encData="00"))
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "ORD000000000000000001" in r.text and "100.00" in r.text and "WX" in r.text
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert bad.status_code == 400 and "ORD" not in bad.text
+
+
+def test_the_asgi_app_takes_async_callbacks_and_on_order_sync_can_redirect(keys):
+    pytest.importorskip("starlette")
+    import httpx
+    from starlette.responses import RedirectResponse
+
+    from medpay_core.asgi import create_app
+
+    seen = []
+
+    async def on_notice(notice):
+        seen.append(notice.pay_ord_id)
+
+    async def on_order_sync(notice, query):
+        return RedirectResponse(f"https://pay.example/{query['chnlType']}/{notice.pay_ord_id}", status_code=303)
+
+    app = create_app([keys.inst_codec], on_notice, on_order_sync=on_order_sync,
+                     notice_path="/n", return_path="/r")
+    with UvicornThread(app) as srv, httpx.Client(base_url=srv.url) as client:
+        r = client.post("/n", content=signed_notice(keys))
+        assert reply_of(r.content)["success"] and seen == ["ORD000000000000000001"]
+        r = client.get("/r", params=redirect_query(keys))
+        assert r.status_code == 303 and r.headers["location"] == "https://pay.example/WX/ORD000000000000000001"
+        # The spec's page may also POST the three parameters as a form.
+        r = client.post("/r", data=redirect_query(keys))
+        assert r.status_code == 303
+
+
+def test_the_asgi_app_mounts_in_another_starlette_app(keys):
+    pytest.importorskip("starlette")
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from medpay_core.asgi import create_app
+
+    rec = Recorder()
+    outer = Starlette(routes=[Mount("/pay", app=create_app(keys.inst_codec, rec))])
+    with UvicornThread(outer) as srv, httpx.Client(base_url=srv.url) as client:
+        r = client.post("/pay/medpay/notify", content=signed_notice(keys))
+    assert reply_of(r.content)["success"] and len(rec.calls) == 1
+
+
+def test_a_failing_store_answers_false_so_the_center_delivers_again(keys):
+    class BrokenStore(MemoryNoticeStore):
+        def claim(self, key, *, lease=300.0):
+            raise OSError("disk full")
+
+    rec = Recorder()
+    reply = handle_settlement_notice(signed_notice(keys), keys.inst_codec, rec, store=BrokenStore())
+    assert reply_of(reply)["success"] is False and rec.calls == []
+
+
+def test_the_sqlite_store_keeps_processed_notices_across_restarts(keys, tmp_path):
+    path = tmp_path / "n.sqlite3"
+    rec = Recorder()
+    first = SQLiteNoticeStore(path)
+    handle_settlement_notice(signed_notice(keys), keys.inst_codec, rec, store=first)
+    first.close()
+    again = SQLiteNoticeStore(path)
+    assert reply_of(handle_settlement_notice(signed_notice(keys), keys.inst_codec, rec, store=again))["success"]
+    assert len(rec.calls) == 1
+    assert again.purge(older_than=-1) == 1
+    again.close()
