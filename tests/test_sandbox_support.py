@@ -124,7 +124,8 @@ class NoticeSink:
 def make_config(sink: NoticeSink, *, institutions: int = 1, fast: bool = True, **top: Any) -> dict[str, Any]:
     """A fresh config whose institutions notify ``sink``; the sink can read their
     signed notices."""
-    raw = generate_config(notify_url=sink.notify_url, return_url=sink.return_url, institutions=institutions)
+    raw = generate_config(notify_url=sink.notify_url, return_url=sink.return_url, institutions=institutions,
+                          org_codg="H00000000001")
     if fast:
         raw["notify"] = {"maxAttempts": 50, "baseDelay": 0.02, "maxDelay": 0.2, "timeout": 5.0}
     raw.update(top)

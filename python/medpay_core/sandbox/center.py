@@ -115,6 +115,7 @@ class Order:
 
     @classmethod
     def from_row(cls, r: Any) -> "Order":
+        """An order from its ``orders`` row."""
         return cls(
             pay_ord_id=r["pay_ord_id"],
             app_id=r["app_id"],
@@ -136,6 +137,7 @@ class Order:
 
     @property
     def total(self) -> Decimal:
+        """The order's total (medfeeSumamt)."""
         return self.split.total
 
     def ord_stas(self) -> str:

@@ -173,30 +173,31 @@ def generate_config(
     notify_url: str = "http://127.0.0.1:8000/medpay/notify",
     return_url: str = "http://127.0.0.1:8000/medpay/return",
     name: str = "Sandbox Hospital",
-    org_codg: str = "H00000000001",
+    org_codg: Optional[str] = None,
     institutions: int = 1,
 ) -> dict[str, Any]:
     """A fresh configuration dict with new keys for the center and ``institutions``
     institutions. Each institution's private key and the center's public key are kept
-    under ``"client"`` so the file also configures the client side."""
+    under ``"client"`` so the file also configures the client side. With ``org_codg``
+    the (first) institution accepts only uploads with that orgCodg; without, any."""
     center = SM2PrivateKey.generate()
     entries, clients = [], []
     for i in range(institutions):
         key = SM2PrivateKey.generate()
         app_id, secret = _random_id(), _random_id()
         suffix = "" if institutions == 1 else f" {i + 1}"
-        entries.append(
-            {
-                "appId": app_id,
-                "appSecret": secret,
-                "publicKey": key.public_key().to_hex(),
-                "notifyUrl": notify_url,
-                "returnUrl": return_url,
-                "plainNotify": False,
-                "name": name + suffix,
-                "orgCodg": org_codg if institutions == 1 else f"{org_codg[:-2]}{i + 1:02d}",
-            }
-        )
+        entry = {
+            "appId": app_id,
+            "appSecret": secret,
+            "publicKey": key.public_key().to_hex(),
+            "notifyUrl": notify_url,
+            "returnUrl": return_url,
+            "plainNotify": False,
+            "name": name + suffix,
+        }
+        if org_codg:
+            entry["orgCodg"] = org_codg if i == 0 else f"{org_codg[:-2]}{i + 1:02d}"
+        entries.append(entry)
         clients.append(
             {
                 "appId": app_id,

@@ -75,6 +75,7 @@ class Notifier:
         self._thread.start()
 
     def wake(self) -> None:
+        """Look at the outbox now (a notice was just queued)."""
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -38,6 +38,7 @@ class ThreadedASGIServer:
 
     @property
     def url(self) -> str:
+        """``http://host:port``."""
         return f"http://{self.host}:{self.port}"
 
     def start(self, wait: float = 30.0) -> "ThreadedASGIServer":

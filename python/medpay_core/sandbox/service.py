@@ -4,7 +4,6 @@ cashier page, the e-voucher page and the admin views. ``app.py`` maps HTTP onto 
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import secrets
@@ -20,7 +19,6 @@ from .center import Center, EventHook, Order
 from .codes import SandboxError
 from .config import Institution, SandboxConfig, parse_config
 from .notifier import Notifier
-from .split import ZERO
 from .store import Store, dumps
 
 log = logging.getLogger("medpay.sandbox")
@@ -51,10 +49,12 @@ class Reply:
 
     @classmethod
     def json(cls, obj: Any, status: int = 200) -> "Reply":
+        """A JSON answer (Decimals as strings)."""
         return cls(status, dumps(obj).encode("utf-8"))
 
     @classmethod
     def html(cls, text: str, status: int = 200) -> "Reply":
+        """An HTML page, never cached (it shows an order's live state)."""
         return cls(status, text.encode("utf-8"), "text/html; charset=utf-8", {"Cache-Control": "no-store"})
 
     @classmethod
@@ -103,6 +103,7 @@ class Sandbox:
         self.store.close()
 
     def codec(self, app_id: str) -> Optional[EnvelopeCodec]:
+        """The center's codec for an institution (None for an unknown appId)."""
         return self._codecs.get(app_id)
 
     # ---------------------------------------------------------------- the API
@@ -311,8 +312,4 @@ class Sandbox:
                  "detail": json.loads(r["detail"] or "{}")} for r in rows]
 
 
-def escape(s: Any) -> str:
-    return html.escape(str(s), quote=True)
-
-
-__all__ = ["Sandbox", "Reply", "ENDPOINTS", "API_PREFIX", "ZERO"]
+__all__ = ["Sandbox", "Reply", "ENDPOINTS", "API_PREFIX"]
