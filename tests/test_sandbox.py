@@ -506,3 +506,22 @@ def test_config_errors_name_the_entry():
         parse_config(dict(raw, privateKey="nope"))
     with pytest.raises(ValueError, match="ratios"):
         parse_config(dict(raw, ratios={"fund": "0.9", "acct": "0.2"}))
+
+
+def test_configured_ratios_drive_every_amount(sink):
+    from medpay_core.sandbox import Ratios, split_amount
+
+    raw = make_config(sink, ratios={"fund": "0.55", "acct": "0.15", "other": "0.05"})
+    with SandboxServer(raw) as sb, MedpayClient(sb.url, client_credentials(raw), retries=0) as client:
+        for flag in ("1", "0"):
+            up = new_upload(acct_used_flag=flag, lines=[("甲", "盒", "3", "33.33"), ("乙", "次", "1", "0.01")])
+            order = client.upload_fees(up)
+            paid = client.pay_order(pay_request(up, order))
+            want = split_amount(up["medfeeSumamt"], Ratios(D("0.55"), D("0.15"), D("0.05")), acct_used=flag == "1")
+            assert (paid.fund_pay, paid.psn_acct_pay, paid.oth_fee_amt, paid.own_pay_amt) == (
+                want.fund, want.acct, want.other, want.cash)
+            assert paid.fund_pay + paid.psn_acct_pay + paid.oth_fee_amt + paid.own_pay_amt == up["medfeeSumamt"]
+        notices = sink.wait_acked(2)
+        assert len(notices) == 2
+        last = sink.posts[-1]["data"]
+        assert last["psnAcctPay"] == D("0.00") and last["ownpayAmt"] == paid.own_pay_amt
