@@ -130,6 +130,22 @@ def main() -> int:
             row(f"{op} {name}", "ops/s", medpay_rate, fast.name, rate(f, budget))
             row(f"{op} {name}", "ops/s", medpay_rate, pure.name, rate(p, pure_budget))
 
+    # -- batches: all cores against one thread, same call ------------------------------------
+    import os
+    n = 200 if args.quick else 2000
+    batch = [query_6301() for _ in range(n)]
+    bodies = theirs.pack_many(batch)
+    msgs = [b"appId=%d" % i for i in range(n)]
+    sigs = mp.sign_many(inst, msgs)
+    for case, fn in (
+        (f"pack_many 6301 x{n}", lambda t: ours.pack_many(batch, threads=t)),
+        (f"unpack_many 6301 x{n}", lambda t: ours.unpack_many(bodies, threads=t)),
+        (f"sign_many x{n}", lambda t: mp.sign_many(inst, msgs, threads=t)),
+        (f"verify_many x{n}", lambda t: mp.verify_many(pub, msgs, sigs, threads=t)),
+    ):
+        all_cores = rate(lambda: fn(None), budget) * n
+        row(f"{case} ({os.cpu_count()} cores)", "items/s", all_cores, "medpay, 1 thread", rate(lambda: fn(1), budget) * n)
+
     print_table(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str))

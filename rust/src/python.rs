@@ -48,6 +48,34 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
 
 static DECIMAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
+// PyUnicode_AsUTF8AndSize borrows the string's cached UTF-8 (no copy, no temporary bytes
+// object). It joined the limited API in 3.10; every CPython 3 exports it, so it links on
+// 3.9 too, but there we keep to the 3.9 limited API and only call it on 3.10+.
+extern "C" {
+    fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const std::os::raw::c_char;
+}
+
+static HAS_BORROWED_UTF8: PyOnceLock<bool> = PyOnceLock::new();
+
+/// The text of a Python str, borrowed when the interpreter allows it.
+fn str_text<'a>(s: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, str>> {
+    let py = s.py();
+    if *HAS_BORROWED_UTF8.get_or_init(py, || py.version_info() >= (3, 10)) {
+        let mut len: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a live str object (we hold a reference for 'a); the returned
+        // buffer belongs to it, is valid UTF-8 of `len` bytes and lives as long as it does.
+        let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len) };
+        if ptr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: as above; `len` is non-negative when `ptr` is not null.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len as usize) };
+        // SAFETY: CPython guarantees the buffer is UTF-8.
+        return Ok(std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }));
+    }
+    s.to_cow()
+}
+
 fn decimal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     DECIMAL
         .get_or_try_init(py, || Ok::<_, PyErr>(py.import("decimal")?.getattr("Decimal")?.unbind()))
@@ -61,8 +89,7 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
         return Err(Error::Envelope(format!("data nested deeper than {} levels", limits.max_depth)));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_cow()
+        return str_text(s)
             .map(|s| Value::String(s.into_owned()))
             .map_err(|_| Error::Envelope("a string is not valid Unicode (lone surrogate)".into()));
     }
@@ -79,10 +106,10 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut members = Vec::with_capacity(d.len());
         for (k, v) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| Error::Envelope(format!("object keys must be str, not {}", type_name(&k))))?
-                .to_cow()
+            let key = str_text(
+                k.cast::<PyString>()
+                    .map_err(|_| Error::Envelope(format!("object keys must be str, not {}", type_name(&k))))?,
+            )
                 .map_err(|_| Error::Envelope("a key is not valid Unicode".into()))?
                 .into_owned();
             let val = to_value(&v, depth + 1, limits)?;
@@ -591,13 +618,15 @@ impl PyEnvelopeCodec {
     /// Pack many `data` objects on every core (the GIL is released while signing and
     /// encrypting). Returns a list in the same order: the JSON bytes of each envelope, or
     /// the MedpayError that item raised; one bad item never fails the batch.
-    #[pyo3(signature = (items, *, timestamp = None, version = envelope::VERSION.to_string()))]
+    /// `threads` caps the worker threads (default: one per core).
+    #[pyo3(signature = (items, *, timestamp = None, version = envelope::VERSION.to_string(), threads = None))]
     fn pack_many<'py>(
         &self,
         py: Python<'py>,
         items: &Bound<'py, PyAny>,
         timestamp: Option<String>,
         version: String,
+        threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
         let limits = self.inner.limits();
@@ -607,7 +636,7 @@ impl PyEnvelopeCodec {
             let opts = PackOptions { timestamp: timestamp.clone(), version: Some(version.clone()), fields: vec![] };
             let work = std::mem::take(chunk);
             let packed = py.detach(|| {
-                crate::batch::parallel_map_owned(work, |item| item.and_then(|v| codec.pack_json(v, opts.clone())))
+                crate::batch::parallel_map_owned(work, threads, |item| item.and_then(|v| codec.pack_json(v, opts.clone())))
             });
             for r in packed {
                 match r {
@@ -629,12 +658,13 @@ impl PyEnvelopeCodec {
 
     /// Unpack many envelopes (bytes, str or dict each) on every core. Returns a list in the
     /// same order: a Message, or the MedpayError that envelope raised.
-    #[pyo3(signature = (envelopes, *, require_signature = true))]
+    #[pyo3(signature = (envelopes, *, require_signature = true, threads = None))]
     fn unpack_many<'py>(
         &self,
         py: Python<'py>,
         envelopes: &Bound<'py, PyAny>,
         require_signature: bool,
+        threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         enum Input {
             Body(Vec<u8>),
@@ -647,7 +677,7 @@ impl PyEnvelopeCodec {
         let flush = |chunk: &mut Vec<Input>| -> PyResult<()> {
             let work = std::mem::take(chunk);
             let opened = py.detach(|| {
-                crate::batch::parallel_map_owned(work, |item| match item {
+                crate::batch::parallel_map_owned(work, threads, |item| match item {
                     Input::Body(b) => codec.unpack_json(&b, require_signature),
                     Input::Members(m) => codec.unpack(m, require_signature),
                     Input::Bad(e) => Err(e),
@@ -716,16 +746,17 @@ fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
 
 /// Sign many messages on every core; raw r||s each, in order.
 #[pyfunction]
-#[pyo3(signature = (private_key, messages, *, uid = DEFAULT_UID.to_vec()))]
+#[pyo3(signature = (private_key, messages, *, uid = DEFAULT_UID.to_vec(), threads = None))]
 fn sign_many<'py>(
     py: Python<'py>,
     private_key: &PySM2PrivateKey,
     messages: &Bound<'py, PyAny>,
     uid: Vec<u8>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let msgs = bytes_items(messages)?;
     let key = &private_key.inner;
-    let sigs = py.detach(|| crate::batch::parallel_map(&msgs, |m| key.sign(m, &uid)));
+    let sigs = py.detach(|| crate::batch::parallel_map(&msgs, threads, |m| key.sign(m, &uid)));
     let out = PyList::empty(py);
     for s in sigs {
         out.append(PyBytes::new(py, &s.py(py)?))?;
@@ -735,13 +766,14 @@ fn sign_many<'py>(
 
 /// Verify many (message, signature) pairs on every core; a bool each, in order.
 #[pyfunction]
-#[pyo3(signature = (public_key, messages, signatures, *, uid = DEFAULT_UID.to_vec()))]
+#[pyo3(signature = (public_key, messages, signatures, *, uid = DEFAULT_UID.to_vec(), threads = None))]
 fn verify_many(
     py: Python<'_>,
     public_key: &PySM2PublicKey,
     messages: &Bound<'_, PyAny>,
     signatures: &Bound<'_, PyAny>,
     uid: Vec<u8>,
+    threads: Option<usize>,
 ) -> PyResult<Vec<bool>> {
     let msgs = bytes_items(messages)?;
     let sigs = bytes_items(signatures)?;
@@ -750,7 +782,7 @@ fn verify_many(
     }
     let pairs: Vec<(Vec<u8>, Vec<u8>)> = msgs.into_iter().zip(sigs).collect();
     let key = &public_key.inner;
-    Ok(py.detach(|| crate::batch::parallel_map(&pairs, |(m, s)| key.verify(m, s, &uid))))
+    Ok(py.detach(|| crate::batch::parallel_map(&pairs, threads, |(m, s)| key.verify(m, s, &uid))))
 }
 
 /// SM3 digest (32 bytes).
