@@ -3,6 +3,7 @@
 //! uid needs: the Z value and, for a private key, (1 + d)^-1.
 
 use super::curve;
+use super::fast;
 use super::der::{self, Reader};
 use super::signature::{z_value, DEFAULT_UID};
 use crate::error::{Error, Result};
@@ -10,6 +11,7 @@ use base64::Engine as _;
 use sm2::elliptic_curve::ff::PrimeField;
 use sm2::elliptic_curve::sec1::ToSec1Point;
 use sm2::{FieldBytes, NonZeroScalar, Scalar};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// An SM2 public key: a point on the curve, not the identity.
@@ -18,6 +20,8 @@ pub struct PublicKey {
     pub(crate) point: sm2::PublicKey,
     uncompressed: [u8; 65],
     pub(crate) default_z: [u8; 32],
+    /// The point in the fast backend's form, and its comb once built; shared by clones.
+    pub(crate) fast: Arc<fast::PublicCache>,
 }
 
 impl PartialEq for PublicKey {
@@ -38,7 +42,8 @@ impl PublicKey {
         let enc = point.to_sec1_point(false);
         let mut uncompressed = [0u8; 65];
         uncompressed.copy_from_slice(enc.as_bytes());
-        let mut k = PublicKey { point, uncompressed, default_z: [0; 32] };
+        let fast = Arc::new(fast::PublicCache::new(&uncompressed));
+        let mut k = PublicKey { point, uncompressed, default_z: [0; 32], fast };
         k.default_z = z_value(&k, DEFAULT_UID);
         k
     }
@@ -160,6 +165,8 @@ pub struct PrivateKey {
     pub(crate) d: NonZeroScalar,
     /// (1 + d)^-1 mod n, the per-key constant of every signature.
     pub(crate) inv_one_plus_d: Scalar,
+    /// d and (1 + d)^-1 in the fast backend's form.
+    pub(crate) fast: fast::SecretScalars,
     public: PublicKey,
 }
 
@@ -195,7 +202,8 @@ impl PrivateKey {
         // d = n - 1 makes 1 + d zero: GB/T 32918 excludes it.
         let inv_one_plus_d = inv.ok_or_else(|| Error::key("the private key is n - 1, which SM2 excludes"))?;
         let point = sm2::PublicKey::from_secret_scalar(&d);
-        Ok(PrivateKey { d, inv_one_plus_d, public: PublicKey::from_point(point) })
+        let fast = fast::SecretScalars::new(bytes, &inv_one_plus_d.to_repr().into());
+        Ok(PrivateKey { d, inv_one_plus_d, fast, public: PublicKey::from_point(point) })
     }
 
     /// From a big-endian scalar of up to 32 bytes (Java BigInteger may drop or add a

@@ -3,6 +3,7 @@
 
 use super::curve;
 use super::der::{self, Reader};
+use super::fast::{self, Backend};
 use super::keys::{PrivateKey, PublicKey};
 use crate::error::{Error, Result};
 use crate::sm3::Sm3;
@@ -162,6 +163,20 @@ impl PrivateKey {
     ///
     /// For test vectors only: a fixed or repeated k reveals the private key.
     pub fn sign_digest_with_k(&self, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+        self.sign_digest_with_k_using(Backend::default(), e, k)
+    }
+
+    /// `sign_digest_with_k` with a chosen backend; every backend gives the same signature.
+    ///
+    /// For tests and benchmarks: a fixed or repeated k reveals the private key.
+    pub fn sign_digest_with_k_using(&self, backend: Backend, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+        match backend {
+            Backend::Portable => self.sign_digest_portable(e, k),
+            _ => fast::sign(backend, &self.fast, e, k),
+        }
+    }
+
+    fn sign_digest_portable(&self, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
         let k: Option<Scalar> = Scalar::from_repr(FieldBytes::from(*k)).into();
         let k = k?;
         if bool::from(k.is_zero()) {
@@ -193,6 +208,18 @@ impl PublicKey {
 
     /// Verify a parsed signature over the digest e.
     pub fn verify_digest(&self, e: &[u8; 32], sig: &Signature) -> bool {
+        self.verify_digest_using(Backend::default(), e, sig)
+    }
+
+    /// `verify_digest` with a chosen backend.
+    pub fn verify_digest_using(&self, backend: Backend, e: &[u8; 32], sig: &Signature) -> bool {
+        match backend {
+            Backend::Portable => self.verify_digest_portable(e, sig),
+            _ => fast::verify(backend, &self.fast, e, &sig.r, &sig.s),
+        }
+    }
+
+    fn verify_digest_portable(&self, e: &[u8; 32], sig: &Signature) -> bool {
         let r = reduce(&sig.r);
         let s = reduce(&sig.s);
         let t = r + s;

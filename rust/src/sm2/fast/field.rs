@@ -15,35 +15,36 @@ pub(crate) const P: [u64; 4] =
     [0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFE_FFFF_FFFF];
 
 /// a + b + carry -> (sum, carry).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn adc(a: u64, b: u64, carry: u64) -> (u64, u64) {
     let t = a as u128 + b as u128 + carry as u128;
     (t as u64, (t >> 64) as u64)
 }
 
 /// a - b - borrow -> (difference, borrow), borrow in {0, 1}.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn sbb(a: u64, b: u64, borrow: u64) -> (u64, u64) {
-    let t = (a as u128).wrapping_sub(b as u128 + borrow as u128);
-    (t as u64, (t >> 127) as u64)
+    let (d, b1) = a.overflowing_sub(b);
+    let (d, b2) = d.overflowing_sub(borrow);
+    (d, (b1 | b2) as u64)
 }
 
 /// a + b * c + carry -> (low, high); cannot overflow.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
     let t = a as u128 + (b as u128) * (c as u128) + carry as u128;
     (t as u64, (t >> 64) as u64)
 }
 
 /// All ones if `x` is zero, else zero.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn is_zero_mask(x: u64) -> u64 {
     // (x | -x) has its top bit set exactly when x != 0.
     ((x | x.wrapping_neg()) >> 63).wrapping_sub(1)
 }
 
 /// Constant-time limb select: `a` where mask is all ones, `b` where it is zero.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn select(mask: u64, a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
     [
         (a[0] & mask) | (b[0] & !mask),
@@ -54,7 +55,7 @@ pub(crate) const fn select(mask: u64, a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
 }
 
 /// (carry * 2^256 + r) mod m for a value below 2m: subtract m once if it fits.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn sub_once(r: &[u64; 4], carry: u64, m: &[u64; 4]) -> [u64; 4] {
     let (s0, b) = sbb(r[0], m[0], 0);
     let (s1, b) = sbb(r[1], m[1], b);
@@ -66,7 +67,7 @@ pub(crate) const fn sub_once(r: &[u64; 4], carry: u64, m: &[u64; 4]) -> [u64; 4]
 }
 
 /// (a + b) mod m for a, b < m.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn add_mod(a: &[u64; 4], b: &[u64; 4], m: &[u64; 4]) -> [u64; 4] {
     let (r0, c) = adc(a[0], b[0], 0);
     let (r1, c) = adc(a[1], b[1], c);
@@ -76,7 +77,7 @@ pub(crate) const fn add_mod(a: &[u64; 4], b: &[u64; 4], m: &[u64; 4]) -> [u64; 4
 }
 
 /// (a - b) mod m for a, b < m.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) const fn sub_mod(a: &[u64; 4], b: &[u64; 4], m: &[u64; 4]) -> [u64; 4] {
     let (r0, bw) = sbb(a[0], b[0], 0);
     let (r1, bw) = sbb(a[1], b[1], bw);
@@ -111,7 +112,7 @@ pub(crate) const fn r_mod(m: &[u64; 4]) -> [u64; 4] {
 }
 
 /// Big-endian 32 bytes to little-endian limbs.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn limbs_from_be(b: &[u8; 32]) -> [u64; 4] {
     let mut out = [0u64; 4];
     for (i, limb) in out.iter_mut().enumerate() {
@@ -123,7 +124,7 @@ pub(crate) fn limbs_from_be(b: &[u8; 32]) -> [u64; 4] {
 }
 
 /// Little-endian limbs to big-endian 32 bytes.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn limbs_to_be(a: &[u64; 4]) -> [u8; 32] {
     let mut out = [0u8; 32];
     for i in 0..4 {
@@ -133,7 +134,7 @@ pub(crate) fn limbs_to_be(a: &[u64; 4]) -> [u8; 32] {
 }
 
 /// a < m as integers (variable time is fine: used on public values and range checks).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn lt(a: &[u64; 4], m: &[u64; 4]) -> bool {
     let (_, b) = sbb(a[0], m[0], 0);
     let (_, b) = sbb(a[1], m[1], b);
@@ -150,57 +151,79 @@ impl Fe {
     /// 1 in Montgomery form: R mod p.
     pub(crate) const ONE: Fe = Fe(r_mod(&P));
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn add(&self, b: &Fe) -> Fe {
         Fe(add_mod(&self.0, &b.0, &P))
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn sub(&self, b: &Fe) -> Fe {
         Fe(sub_mod(&self.0, &b.0, &P))
     }
 
-    #[inline(always)]
-    pub(crate) fn dbl(&self) -> Fe {
-        self.add(self)
-    }
-
     /// -a mod p, with -0 = 0.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn neg(&self) -> Fe {
         Fe(sub_mod(&[0; 4], &self.0, &P))
     }
 
+    /// a / 2 mod p: (a + p) / 2 when a is odd.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn half(&self) -> Fe {
+        let a = &self.0;
+        let mask = (a[0] & 1).wrapping_neg();
+        let (r0, c) = adc(a[0], P[0] & mask, 0);
+        let (r1, c) = adc(a[1], P[1] & mask, c);
+        let (r2, c) = adc(a[2], P[2] & mask, c);
+        let (r3, c) = adc(a[3], P[3] & mask, c);
+        Fe([(r0 >> 1) | (r1 << 63), (r1 >> 1) | (r2 << 63), (r2 >> 1) | (r3 << 63), (r3 >> 1) | (c << 63)])
+    }
+
     /// -a where mask is all ones, a where it is zero.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn cond_neg(&self, mask: u64) -> Fe {
         Fe(select(mask, &self.neg().0, &self.0))
     }
 
     /// All ones if zero.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn is_zero_mask(&self) -> u64 {
         is_zero_mask(self.0[0] | self.0[1] | self.0[2] | self.0[3])
     }
 
     /// Variable time, for public values.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn is_zero_vartime(&self) -> bool {
         self.0 == [0; 4]
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn select(mask: u64, a: &Fe, b: &Fe) -> Fe {
         Fe(select(mask, &a.0, &b.0))
     }
 }
 
-/// Montgomery multiplication and squaring: the one place where backends differ.
+/// The field operations of the hot paths: where backends differ.
 pub(crate) trait FieldMul {
     /// a * b * R^-1 mod p.
     fn mul(a: &Fe, b: &Fe) -> Fe;
     /// a^2 * R^-1 mod p.
     fn sqr(a: &Fe) -> Fe;
+    /// a + b mod p.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn add(a: &Fe, b: &Fe) -> Fe {
+        a.add(b)
+    }
+    /// a - b mod p.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn sub(a: &Fe, b: &Fe) -> Fe {
+        a.sub(b)
+    }
+    /// 2a mod p.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn dbl(a: &Fe) -> Fe {
+        Self::add(a, a)
+    }
 }
 
 /// Portable Rust: u128 products, shift/add reduction.
@@ -208,7 +231,7 @@ pub(crate) trait FieldMul {
 pub(crate) struct U128;
 
 /// Montgomery reduction of the 512-bit t (< p * 2^256) to t * 2^-256 mod p.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn mont_reduce(t: &[u64; 8]) -> Fe {
     let (mut a0, mut a1, mut a2, mut a3) = (t[0], t[1], t[2], t[3]);
     for _ in 0..4 {
@@ -235,24 +258,51 @@ pub(crate) fn mont_reduce(t: &[u64; 8]) -> Fe {
     Fe(sub_once(&[r0, r1, r2, r3], c, &P))
 }
 
+/// (t + ai b + m p) / 2^64 with m chosen to clear the low limb: one row of the product
+/// and one reduction step.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn mul_row(t: &[u64; 5], ai: u64, b: &[u64; 4]) -> [u64; 5] {
+    let p0 = ai as u128 * b[0] as u128;
+    let p1 = ai as u128 * b[1] as u128;
+    let p2 = ai as u128 * b[2] as u128;
+    let p3 = ai as u128 * b[3] as u128;
+    let r0 = p0 as u64;
+    let (r1, c) = adc(p1 as u64, (p0 >> 64) as u64, 0);
+    let (r2, c) = adc(p2 as u64, (p1 >> 64) as u64, c);
+    let (r3, c) = adc(p3 as u64, (p2 >> 64) as u64, c);
+    let r4 = ((p3 >> 64) as u64).wrapping_add(c);
+    let (s0, c) = adc(t[0], r0, 0);
+    let (s1, c) = adc(t[1], r1, c);
+    let (s2, c) = adc(t[2], r2, c);
+    let (s3, c) = adc(t[3], r3, c);
+    let (s4, s5) = adc(t[4], r4, c);
+    // (s + m p) / 2^64 with m = s0: see `mont_reduce`.
+    let m = s0;
+    let (lo, hi) = (m << 32, m >> 32);
+    let (v0, bw) = sbb(m, lo, 0);
+    let (v1, bw) = sbb(0, hi, bw);
+    let (v2, bw) = sbb(0, lo, bw);
+    let (v3, _) = sbb(m, hi, bw);
+    let (n0, c) = adc(s1, v0, 0);
+    let (n1, c) = adc(s2, v1, c);
+    let (n2, c) = adc(s3, v2, c);
+    let (n3, c) = adc(s4, v3, c);
+    [n0, n1, n2, n3, s5 + c]
+}
+
 impl FieldMul for U128 {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn mul(a: &Fe, b: &Fe) -> Fe {
-        let (a, b) = (&a.0, &b.0);
-        let mut t = [0u64; 8];
-        for i in 0..4 {
-            let mut carry = 0;
-            for j in 0..4 {
-                let (lo, hi) = mac(t[i + j], a[i], b[j], carry);
-                t[i + j] = lo;
-                carry = hi;
-            }
-            t[i + 4] = carry;
-        }
-        mont_reduce(&t)
+        // Row by row, each followed by one reduction step (t stays below 2p). The four
+        // products of a row are independent, so only short add chains are serial.
+        let t = mul_row(&[0; 5], a.0[0], &b.0);
+        let t = mul_row(&t, a.0[1], &b.0);
+        let t = mul_row(&t, a.0[2], &b.0);
+        let t = mul_row(&t, a.0[3], &b.0);
+        Fe(sub_once(&[t[0], t[1], t[2], t[3]], t[4], &P))
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn sqr(a: &Fe) -> Fe {
         let a = &a.0;
         // Cross products a_i a_j (i < j), doubled, plus the squares.
@@ -282,7 +332,7 @@ impl FieldMul for U128 {
 }
 
 /// a^(2^n) in Montgomery form.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn sqr_n<M: FieldMul>(a: &Fe, n: usize) -> Fe {
     let mut x = *a;
     for _ in 0..n {
@@ -293,8 +343,8 @@ pub(crate) fn sqr_n<M: FieldMul>(a: &Fe, n: usize) -> Fe {
 
 /// a^-1 = a^(p-2) (Fermat; constant time; 0 maps to 0).
 ///
-/// p - 2 in binary, high to low: 31 ones, a zero, 128 ones, 32 zeros, 30 ones, 0, 1.
-#[inline(always)]
+/// p - 2 in binary, high to low: 31 ones, a zero, 128 ones, 32 zeros, 62 ones, 0, 1.
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn invert<M: FieldMul>(a: &Fe) -> Fe {
     // x_k = a^(2^k - 1)
     let x1 = *a;
@@ -311,18 +361,19 @@ pub(crate) fn invert<M: FieldMul>(a: &Fe) -> Fe {
         t = M::mul(&sqr_n::<M>(&t, 32), &x32);
     }
     t = sqr_n::<M>(&t, 32);
+    t = M::mul(&sqr_n::<M>(&t, 32), &x32);
     t = M::mul(&sqr_n::<M>(&t, 30), &x30);
     M::mul(&sqr_n::<M>(&t, 2), &x1)
 }
 
 /// Canonical integer (< p) to Montgomery form.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn to_mont<M: FieldMul>(a: &[u64; 4]) -> Fe {
     M::mul(&Fe(*a), &Fe(R2))
 }
 
 /// Montgomery form to the canonical integer.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn from_mont(a: &Fe) -> [u64; 4] {
     mont_reduce(&[a.0[0], a.0[1], a.0[2], a.0[3], 0, 0, 0, 0]).0
 }
@@ -394,6 +445,10 @@ pub(crate) mod tests {
             assert_eq!(from_mont(&M::mul(&am, &bm)), ref_mul(a, b, &P), "mul {a:x?} {b:x?}");
             assert_eq!(from_mont(&M::sqr(&am)), ref_mul(a, a, &P), "sqr {a:x?}");
             assert_eq!(M::sqr(&am), M::mul(&am, &am));
+            // a, b < p: the add/sub of this backend against the reference formulas.
+            assert_eq!(M::add(&Fe(*a), &Fe(*b)).0, add_mod(a, b, &P));
+            assert_eq!(M::sub(&Fe(*a), &Fe(*b)).0, sub_mod(a, b, &P));
+            assert_eq!(M::dbl(&Fe(*a)).0, add_mod(a, a, &P));
         }
     }
 
@@ -426,6 +481,8 @@ pub(crate) mod tests {
             let d = sub_mod(&a, &b, &P);
             assert!(lt(&d, &P));
             assert_eq!(add_mod(&d, &b, &P), a);
+            assert_eq!(Fe(a).half().add(&Fe(a).half()), Fe(a));
+            assert!(lt(&Fe(a).half().0, &P));
             let n = Fe(a).neg();
             assert_eq!(n.add(&Fe(a)), Fe::ZERO);
         }
@@ -438,11 +495,13 @@ pub(crate) mod tests {
     fn inversion() {
         let mut rng = Rng(7);
         let mut vals = edge_values();
-        vals.retain(|v| *v != [0; 4]);
         for _ in 0..40 {
             vals.push(rng.below(&P));
         }
         for a in vals {
+            if a == [0; 4] {
+                continue;
+            }
             let am = to_mont::<U128>(&a);
             let inv = invert::<U128>(&am);
             assert_eq!(U128::mul(&am, &inv), Fe::ONE, "{a:x?}");
