@@ -61,6 +61,18 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_features() -> str:
+    wanted = ("adx", "bmi2", "avx2", "aes", "vaes", "gfni", "avx512bw")
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return " ".join(f for f in wanted if f in flags) or "none"
+    except OSError:
+        pass
+    return "unknown"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny budgets: check that it works, not how fast")
@@ -162,7 +174,7 @@ def fmt(x) -> str:
 
 def print_table(rows: list[dict]) -> None:
     print(f"medpay benchmark, {time.strftime('%Y-%m-%d')}, {cpu_name()}, Python {platform.python_version()}")
-    print(f"medpay SM2/SM4 backends: {getattr(mp, 'backends', lambda: 'default')()}")
+    print(f"CPU features medpay's fast paths use: {cpu_features()}")
     print()
     head = ["case", "unit", "medpay", "peer", "peer value", "medpay/peer", "reference", "ref. value", "medpay/ref."]
     table = [head]
