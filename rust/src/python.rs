@@ -145,36 +145,70 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 
 /// Convert JSON to Python: integers as int, other numbers as Decimal with their literal.
 fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
-    Ok(match v {
-        Value::Null => py.None(),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
-        Value::String(s) => PyString::new(py, s).into_any().unbind(),
-        Value::Number(n) => {
-            // "-0" has no int form that keeps its sign: it stays a Decimal like fractions.
-            if !n.contains(['.', 'e', 'E']) && n != "-0" {
-                match n.parse::<i64>() {
-                    Ok(i) => i.into_pyobject(py)?.into_any().unbind(),
-                    Err(_) => py.get_type::<PyInt>().call1((n.as_str(),))?.unbind(),
+    Converter::new(py).convert(v)
+}
+
+/// JSON to Python, sharing what repeats within one document: a key (the 40 field names of
+/// every fee line) becomes one str object, and a number literal one int or Decimal (both
+/// immutable, so sharing is invisible to callers).
+struct Converter<'py, 'v> {
+    py: Python<'py>,
+    keys: std::collections::HashMap<&'v str, Bound<'py, PyString>>,
+    numbers: std::collections::HashMap<&'v str, Bound<'py, PyAny>>,
+}
+
+impl<'py, 'v> Converter<'py, 'v> {
+    fn new(py: Python<'py>) -> Self {
+        Converter { py, keys: Default::default(), numbers: Default::default() }
+    }
+
+    fn number(&mut self, n: &'v str) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(x) = self.numbers.get(n) {
+            return Ok(x.clone());
+        }
+        let py = self.py;
+        // "-0" has no int form that keeps its sign: it stays a Decimal like fractions.
+        let x = if !n.contains(['.', 'e', 'E']) && n != "-0" {
+            match n.parse::<i64>() {
+                Ok(i) => i.into_pyobject(py)?.into_any(),
+                Err(_) => py.get_type::<PyInt>().call1((n,))?,
+            }
+        } else {
+            decimal_class(py)?.call1((n,))?
+        };
+        self.numbers.insert(n, x.clone());
+        Ok(x)
+    }
+
+    fn key(&mut self, k: &'v str) -> Bound<'py, PyString> {
+        let py = self.py;
+        self.keys.entry(k).or_insert_with(|| PyString::new(py, k)).clone()
+    }
+
+    fn convert(&mut self, v: &'v Value) -> PyResult<Py<PyAny>> {
+        let py = self.py;
+        Ok(match v {
+            Value::Null => py.None(),
+            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+            Value::String(s) => PyString::new(py, s).into_any().unbind(),
+            Value::Number(n) => self.number(n)?.unbind(),
+            Value::Array(items) => {
+                let l = PyList::empty(py);
+                for it in items {
+                    l.append(self.convert(it)?)?;
                 }
-            } else {
-                decimal_class(py)?.call1((n.as_str(),))?.unbind()
+                l.into_any().unbind()
             }
-        }
-        Value::Array(items) => {
-            let l = PyList::empty(py);
-            for it in items {
-                l.append(to_py(py, it)?)?;
+            Value::Object(members) => {
+                let d = PyDict::new(py);
+                for (k, it) in members {
+                    let key = self.key(k);
+                    d.set_item(key, self.convert(it)?)?;
+                }
+                d.into_any().unbind()
             }
-            l.into_any().unbind()
-        }
-        Value::Object(members) => {
-            let d = PyDict::new(py);
-            for (k, it) in members {
-                d.set_item(k, to_py(py, it)?)?;
-            }
-            d.into_any().unbind()
-        }
-    })
+        })
+    }
 }
 
 fn members_to_dict(py: Python<'_>, members: &[(String, Value)]) -> PyResult<Py<PyDict>> {
