@@ -86,3 +86,27 @@ def test_batch_memory_stays_proportional(tmp_path):
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     m = json.loads(r.stdout)
     assert m["growth"] < 2 * (m["inputs"] + m["outputs"]), m
+
+
+def test_errors_stay_in_place_across_chunk_boundaries_and_thread_counts():
+    # 600 items span three chunks of the pipeline; the bad ones sit on chunk edges.
+    bad_at = {0, 255, 256, 511, 512, 599}
+    items = [{"amt": 1.5} if i in bad_at else {"i": i} for i in range(600)]
+    for threads in (None, 1, 2):
+        packed = THEIRS.pack_many(items, timestamp="1", threads=threads)
+        assert [i for i, b in enumerate(packed) if isinstance(b, mp.EnvelopeError)] == sorted(bad_at)
+        bodies = [b if isinstance(b, bytes) else b"{}" for b in packed]
+        opened = OURS.unpack_many(bodies, threads=threads)
+        assert [i for i, m in enumerate(opened) if isinstance(m, mp.EnvelopeError)] == sorted(bad_at)
+        assert [m.data["i"] for i, m in enumerate(opened) if i not in bad_at] == [
+            i for i in range(600) if i not in bad_at
+        ]
+
+
+def test_large_messages_in_a_batch_match_single_calls():
+    big = {"feedetailList": [{"feedetlSn": f"FD{i:06d}", "amt": Decimal("12.50")} for i in range(200)]}
+    bodies = THEIRS.pack_many([big] * 5, timestamp="1")
+    single = json.loads(THEIRS.pack_json(big, timestamp="1"))
+    unsigned = lambda env: {k: v for k, v in env.items() if k != "signData"}  # noqa: E731 (SM2 is randomised)
+    assert all(unsigned(json.loads(b)) == unsigned(single) for b in bodies)
+    assert [m.data for m in OURS.unpack_many(bodies)] == [OURS.unpack(b).data for b in bodies] == [big] * 5

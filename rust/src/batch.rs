@@ -1,7 +1,9 @@
 //! Batches across every core: a gateway signs, verifies, packs and unpacks many messages at
 //! once. Work is split into contiguous chunks, one scoped thread per core; results keep the
-//! input order and each item succeeds or fails on its own.
+//! input order and each item succeeds or fails on its own. A batch keeps every core busy on
+//! its own, so the items inside run without the codec's two-core overlap (`overlap`).
 
+use crate::overlap::serial;
 use std::num::NonZeroUsize;
 
 /// Below this many items per thread, spawning costs more than it saves.
@@ -27,14 +29,14 @@ where
 {
     let threads = threads_for(items.len(), threads);
     if threads == 1 {
-        return items.iter().map(&f).collect();
+        return serial(|| items.iter().map(&f).collect());
     }
     let chunk = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .map(|part| s.spawn(move || serial(|| part.iter().map(f).collect::<Vec<R>>())))
             .collect();
         let mut out = Vec::with_capacity(items.len());
         for h in handles {
@@ -58,7 +60,7 @@ where
 {
     let threads = threads_for(items.len(), threads);
     if threads == 1 {
-        return items.into_iter().map(&f).collect();
+        return serial(|| items.into_iter().map(&f).collect());
     }
     let chunk = items.len().div_ceil(threads);
     let mut parts = Vec::with_capacity(threads);
@@ -71,7 +73,7 @@ where
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> =
-            parts.into_iter().map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<R>>())).collect();
+            parts.into_iter().map(|part| s.spawn(move || serial(|| part.into_iter().map(f).collect::<Vec<R>>()))).collect();
         let mut out = Vec::new();
         for h in handles {
             match h.join() {

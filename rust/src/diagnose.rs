@@ -4,7 +4,7 @@
 
 use crate::data_key::derive_sm4_key;
 use crate::envelope::{decode_signature_b64, decrypt_data_with};
-use crate::json::{Limits, Value};
+use crate::json::{Limits, Text, Value};
 use crate::sign_text::{sign_text_with_style, KeyOrder, NumberStyle, Stringify, Style};
 use crate::sm2::signature::message_digest;
 use crate::sm2::{PublicKey, Signature, DEFAULT_UID};
@@ -72,14 +72,14 @@ fn styles() -> Vec<(&'static str, Style)> {
 
 /// Diagnose the signature of `envelope` (its members; `data` plaintext or `encData`),
 /// checked with `public_key` (the signer's) and the shared `app_secret`.
-pub fn diagnose(envelope: &[(String, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
+pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
     let mut findings = Vec::new();
     let get = |n: &str| envelope.iter().find(|(k, _)| k == n).map(|(_, v)| v);
     let app_id = get("appId").and_then(Value::as_str).unwrap_or("");
     if app_id.is_empty() {
         findings.push("the envelope has no appId".to_string());
     }
-    let mut fields: Vec<(String, Value)> = envelope.iter().filter(|(k, _)| k != "data").cloned().collect();
+    let mut fields: Vec<(Text, Value)> = envelope.iter().filter(|(k, _)| k != "data").cloned().collect();
     let data = match (get("data"), get("encData").and_then(Value::as_str)) {
         (Some(d), _) if !matches!(d, Value::Null) => Some(d.clone()),
         (_, Some(enc)) if !enc.is_empty() => decrypt_for_diagnosis(app_id, app_secret, enc, &mut findings),
@@ -222,18 +222,18 @@ mod tests {
     const APP_ID: &str = "43AF047BBA47FC8A1AE8EFB232BDBBCB";
     const SECRET: &str = "4117E877F5FA0A0188891283E4B617D5";
 
-    fn envelope_signed_with(style: Style, uid: &[u8], der: bool) -> (Vec<(String, Value)>, PublicKey) {
+    fn envelope_signed_with(style: Style, uid: &[u8], der: bool) -> (Vec<(Text, Value)>, PublicKey) {
         let sk = PrivateKey::generate().unwrap();
         let data = parse(br#"{"amt":100.00,"n":{"x":1},"e":"","list":[{"q":2}]}"#, Limits::default()).unwrap();
         let mut fields = vec![
-            ("appId".to_string(), Value::String(APP_ID.into())),
-            ("timestamp".to_string(), Value::String("1".into())),
-            ("data".to_string(), data),
+            ("appId".into(), Value::String(APP_ID.into())),
+            ("timestamp".into(), Value::String("1".into())),
+            ("data".into(), data),
         ];
         let text = sign_text_with_style(&fields, SECRET, style);
         let raw = sk.sign(text.as_bytes(), uid).unwrap();
         let sig = if der { Signature::from_raw(&raw).unwrap().to_der() } else { raw.to_vec() };
-        fields.push(("signData".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(sig))));
+        fields.push(("signData".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(sig).into())));
         (fields, sk.public_key().clone())
     }
 
@@ -285,7 +285,7 @@ mod tests {
         let wrong = Sm4Key::from_slice(&SECRET.as_bytes()[..16]).unwrap();
         for (k, v) in env.iter_mut() {
             if k == "encData" {
-                *v = Value::String(crate::hex::encode_upper(&wrong.encrypt_ecb_pkcs7(br#"{"a":"1"}"#)));
+                *v = Value::String(crate::hex::encode_upper(&wrong.encrypt_ecb_pkcs7(br#"{"a":"1"}"#)).into());
             }
         }
         let d = diagnose(&env, SECRET, sk.public_key());

@@ -8,6 +8,14 @@
 
 use std::fmt::Write as _;
 
+/// The text of a string, key or number literal in a [`Value`]. Strings of up to 24 bytes
+/// (nearly every key and field value of the protocol) are stored inline: a 6201 upload
+/// holds about 2,500 of them, and one heap allocation each was a large part of its cost.
+pub type Text = compact_str::CompactString;
+
+/// An object's members, in document order.
+pub type Members = Vec<(Text, Value)>;
+
 /// A JSON value. Numbers hold their literal text, validated against the JSON grammar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -16,13 +24,13 @@ pub enum Value {
     /// `true` / `false`
     Bool(bool),
     /// A number, as its literal.
-    Number(String),
+    Number(Text),
     /// A string.
-    String(String),
+    String(Text),
     /// An array.
     Array(Vec<Value>),
     /// An object, members in document order, keys unique.
-    Object(Vec<(String, Value)>),
+    Object(Members),
 }
 
 impl Value {
@@ -110,25 +118,64 @@ pub fn parse(text: &[u8], limits: Limits) -> Result<Value, JsonError> {
     if let Err(e) = std::str::from_utf8(text) {
         return Err(JsonError::Syntax { offset: e.valid_up_to(), what: "invalid UTF-8".into() });
     }
-    let mut p = Parser { s: text, i: 0, max_depth: limits.max_depth };
+    let mut p =
+        Parser { s: text, i: 0, max_depth: limits.max_depth, members: Vec::new(), fingerprints: Vec::new(), items: Vec::new(), error: None };
     p.ws();
-    let v = p.value(0)?;
-    p.ws();
-    if p.i != p.s.len() {
-        return Err(p.err("end of input after the JSON value"));
-    }
-    Ok(v)
+    let parsed = p.value(0).and_then(|v| {
+        p.ws();
+        if p.i == p.s.len() {
+            Ok(v)
+        } else {
+            Err(p.err("end of input after the JSON value"))
+        }
+    });
+    parsed.map_err(|Fail| p.error.take().unwrap_or(JsonError::Syntax { offset: p.i, what: "valid JSON".into() }))
 }
 
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     max_depth: usize,
+    // Scratch stacks shared by every object and array being parsed: members are collected
+    // here and moved into one exactly-sized Vec when the container closes, instead of each
+    // container growing its own Vec step by step.
+    members: Members,
+    // The fingerprint of each key on `members`, at the same index.
+    fingerprints: Vec<u64>,
+    items: Vec<Value>,
+    // The error of a failed parse. Parser methods return the zero-sized `Fail` so that
+    // their results stay as small as the values (moved on every token).
+    error: Option<JsonError>,
+}
+
+/// A parse failed; the error is in `Parser::error`.
+struct Fail;
+
+/// Objects with more members than this are checked for duplicate keys by sorting when they
+/// close (O(n log n) even for hostile input); smaller ones by scanning as they are read.
+const SCAN_DUPLICATES_UP_TO: usize = 128;
+
+/// A cheap summary of a key (its length and four of its bytes): keys with different
+/// fingerprints differ, so the duplicate scan compares whole keys only when these match.
+#[inline]
+fn key_fingerprint(k: &str) -> u64 {
+    let b = k.as_bytes();
+    let n = b.len();
+    if n == 0 {
+        return 0;
+    }
+    n as u64 | (b[0] as u64) << 16 | (b[n - 1] as u64) << 24 | (b[n / 2] as u64) << 32 | (b[n / 3] as u64) << 40
 }
 
 impl<'a> Parser<'a> {
-    fn err(&self, what: &str) -> JsonError {
-        JsonError::Syntax { offset: self.i, what: format!("expected {what}") }
+    fn err(&mut self, what: &str) -> Fail {
+        let e = JsonError::Syntax { offset: self.i, what: format!("expected {what}") };
+        self.fail(e)
+    }
+
+    fn fail(&mut self, e: JsonError) -> Fail {
+        self.error = Some(e);
+        Fail
     }
 
     fn ws(&mut self) {
@@ -137,7 +184,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn lit(&mut self, word: &[u8], v: Value) -> Result<Value, JsonError> {
+    fn lit(&mut self, word: &[u8], v: Value) -> Result<Value, Fail> {
         if self.s[self.i..].starts_with(word) {
             self.i += word.len();
             Ok(v)
@@ -146,7 +193,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
+    fn value(&mut self, depth: usize) -> Result<Value, Fail> {
         match self.s.get(self.i) {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
@@ -159,25 +206,46 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
+    fn object(&mut self, depth: usize) -> Result<Value, Fail> {
         if depth > self.max_depth {
-            return Err(JsonError::TooDeep(self.max_depth));
+            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
         }
         self.i += 1;
-        let mut members: Vec<(String, Value)> = Vec::new();
         self.ws();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
-            return Ok(Value::Object(members));
+            return Ok(Value::Object(Vec::new()));
         }
+        let start = self.members.len();
+        let result = self.object_members(depth, start);
+        let members: Members = self.members.drain(start..).collect();
+        self.fingerprints.truncate(start);
+        result?;
+        if members.len() > SCAN_DUPLICATES_UP_TO {
+            let mut keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+                let e = JsonError::DuplicateKey(w[0].to_owned());
+                return Err(self.fail(e));
+            }
+        }
+        Ok(Value::Object(members))
+    }
+
+    /// Parse members onto the scratch stack (from `start`) up to and including the `}`.
+    fn object_members(&mut self, depth: usize, start: usize) -> Result<(), Fail> {
         loop {
             self.ws();
             if self.s.get(self.i) != Some(&b'"') {
                 return Err(self.err("a string key"));
             }
             let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
-                return Err(JsonError::DuplicateKey(key));
+            let fp = key_fingerprint(&key);
+            if self.members.len() - start < SCAN_DUPLICATES_UP_TO {
+                // Equal fingerprints are rare; only then are whole keys compared.
+                if self.fingerprints[start..].contains(&fp) && self.members[start..].iter().any(|(k, _)| *k == key) {
+                    return Err(self.fail(JsonError::DuplicateKey(key.into())));
+                }
             }
             self.ws();
             if self.s.get(self.i) != Some(&b':') {
@@ -186,46 +254,55 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let v = self.value(depth)?;
-            members.push((key, v));
+            self.members.push((key, v));
+            self.fingerprints.push(fp);
             self.ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
-                    return Ok(Value::Object(members));
+                    return Ok(());
                 }
                 _ => return Err(self.err("',' or '}'")),
             }
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
+    fn array(&mut self, depth: usize) -> Result<Value, Fail> {
         if depth > self.max_depth {
-            return Err(JsonError::TooDeep(self.max_depth));
+            return Err(self.fail(JsonError::TooDeep(self.max_depth)));
         }
         self.i += 1;
-        let mut items = Vec::new();
         self.ws();
         if self.s.get(self.i) == Some(&b']') {
             self.i += 1;
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(Vec::new()));
         }
+        let start = self.items.len();
+        let result = self.array_items(depth);
+        let items: Vec<Value> = self.items.drain(start..).collect();
+        result.map(|()| Value::Array(items))
+    }
+
+    /// Parse items onto the scratch stack up to and including the `]`.
+    fn array_items(&mut self, depth: usize) -> Result<(), Fail> {
         loop {
             self.ws();
-            items.push(self.value(depth)?);
+            let v = self.value(depth)?;
+            self.items.push(v);
             self.ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,
                 Some(b']') => {
                     self.i += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(());
                 }
                 _ => return Err(self.err("',' or ']'")),
             }
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, JsonError> {
+    fn hex4(&mut self) -> Result<u32, Fail> {
         let h = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("4 hex digits"))?;
         let mut v = 0u32;
         for &c in h {
@@ -236,34 +313,51 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    /// Advance over bytes that need no unescaping (8 at a time: long values such as
+    /// encData are all plain) and return them.
+    fn plain_run(&mut self) -> &'a str {
+        let start = self.i;
+        let mut stopped = false;
+        while let Some(chunk) = self.s.get(self.i..self.i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let m = escape_mask(u64::from_le_bytes(w));
+            if m != 0 {
+                self.i += (m.trailing_zeros() / 8) as usize;
+                stopped = true;
+                break;
+            }
+            self.i += 8;
+        }
+        while let (false, Some(&c)) = (stopped, self.s.get(self.i)) {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                break;
+            }
+            self.i += 1;
+        }
+        let s: &'a [u8] = self.s;
+        // SAFETY: the whole input was checked as UTF-8 in `parse`, and this run starts and
+        // stops at ASCII bytes (a quote, a backslash, a control character or the end),
+        // which are never inside a multi-byte sequence.
+        unsafe { std::str::from_utf8_unchecked(&s[start..self.i]) }
+    }
+
+    fn string(&mut self) -> Result<Text, Fail> {
         self.i += 1; // opening quote
-        let mut out = String::new();
+        let run = self.plain_run();
+        if self.s.get(self.i) == Some(&b'"') {
+            // No escapes: the common case, copied once.
+            self.i += 1;
+            return Ok(Text::new(run));
+        }
+        let mut out = String::from(run);
         loop {
-            let start = self.i;
-            // Skip 8 plain bytes at a time (long values such as encData are all plain).
-            while let Some(chunk) = self.s.get(self.i..self.i + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                if word_needs_escape(u64::from_le_bytes(w)) {
-                    break;
-                }
-                self.i += 8;
-            }
-            while let Some(&c) = self.s.get(self.i) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
-            // SAFETY: the whole input was checked as UTF-8 in `parse`, and this run starts
-            // and stops at ASCII bytes (a quote, a backslash, a control character or the
-            // end), which are never inside a multi-byte sequence.
-            out.push_str(unsafe { std::str::from_utf8_unchecked(&self.s[start..self.i]) });
+            let run = self.plain_run();
+            out.push_str(run);
             match self.s.get(self.i) {
                 Some(b'"') => {
                     self.i += 1;
-                    return Ok(out);
+                    return Ok(Text::from(out));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -309,12 +403,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Value, JsonError> {
+    fn number(&mut self) -> Result<Value, Fail> {
         let start = self.i;
         let end = number_end(&self.s[start..]).ok_or_else(|| self.err("a number"))?;
         self.i = start + end;
         let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
-        Ok(Value::Number(lit.to_owned()))
+        Ok(Value::Number(Text::new(lit)))
     }
 }
 
@@ -354,10 +448,11 @@ pub fn is_number_literal(lit: &str) -> bool {
     number_end(lit.as_bytes()) == Some(lit.len())
 }
 
-/// Whether any byte of the 8 in `w` is a control character, `"` or `\\` (SWAR: the
-/// high bit of each result byte says whether that byte matched).
+/// The bytes of `w` (8, little-endian) that are a control character, `"` or `\\`: the
+/// high bit of each such byte is set (SWAR). Bytes above the first match may be marked
+/// falsely, so only the lowest mark is exact, which is all the scanners use.
 #[inline]
-fn word_needs_escape(w: u64) -> bool {
+fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
@@ -365,7 +460,7 @@ fn word_needs_escape(w: u64) -> bool {
         let x = w ^ (ONES * c as u64);
         x.wrapping_sub(ONES) & !x
     };
-    (below_space | eq(b'"') | eq(b'\\')) & HIGH != 0
+    (below_space | eq(b'"') | eq(b'\\')) & HIGH
 }
 
 /// Append `s` as a JSON string: `"` and `\` escaped, control characters as `\n`-style
@@ -380,10 +475,12 @@ pub fn write_string(out: &mut String, s: &str) {
         if i + 8 <= bytes.len() {
             let mut w = [0u8; 8];
             w.copy_from_slice(&bytes[i..i + 8]);
-            if !word_needs_escape(u64::from_le_bytes(w)) {
+            let m = escape_mask(u64::from_le_bytes(w));
+            if m == 0 {
                 i += 8;
                 continue;
             }
+            i += (m.trailing_zeros() / 8) as usize; // the first byte to escape
         }
         let b = bytes[i];
         let esc: &str = match b {
@@ -443,6 +540,28 @@ pub fn write_compact(out: &mut String, v: &Value) {
             out.push('}');
         }
     }
+}
+
+/// Whether the compact JSON of `v` is at least `n` bytes (strings counted without their
+/// escapes, so exact for text that needs none). Stops as soon as it knows, so it costs little even for a huge value.
+pub fn to_compact_len_at_least(v: &Value, n: usize) -> bool {
+    fn take(left: &mut usize, k: usize) -> bool {
+        *left = left.saturating_sub(k);
+        *left == 0
+    }
+    fn walk(v: &Value, left: &mut usize) -> bool {
+        match v {
+            Value::Null | Value::Bool(_) => take(left, 4),
+            Value::Number(t) => take(left, t.len()),
+            Value::String(t) => take(left, t.len() + 2),
+            Value::Array(items) => take(left, 1 + items.len().max(1)) || items.iter().any(|x| walk(x, left)),
+            Value::Object(members) => {
+                take(left, 1 + members.len().max(1)) || members.iter().any(|(k, x)| take(left, k.len() + 3) || walk(x, left))
+            }
+        }
+    }
+    let mut left = n;
+    n == 0 || walk(v, &mut left)
 }
 
 /// The compact JSON of `v` as a string.
@@ -508,6 +627,36 @@ mod tests {
     fn duplicate_keys_are_refused() {
         assert_eq!(p(r#"{"a":1,"a":2}"#), Err(JsonError::DuplicateKey("a".into())));
         assert_eq!(p(r#"{"x":{"a":1,"a":1}}"#), Err(JsonError::DuplicateKey("a".into())));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_objects_of_every_size() {
+        for n in [2usize, 40, 127, 128, 129, 1000] {
+            let members: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
+            let ok = format!("{{{}}}", members.join(","));
+            assert!(p(&ok).is_ok(), "{n} distinct keys");
+            // The last key repeats the first (scan for small objects, sort for large ones).
+            let dup = format!("{{{},\"k0\":0}}", members.join(","));
+            assert_eq!(p(&dup), Err(JsonError::DuplicateKey("k0".into())), "{n}");
+        }
+    }
+
+    #[test]
+    fn keys_with_the_same_fingerprint_are_told_apart() {
+        assert_eq!(key_fingerprint("a1cdef"), key_fingerprint("a2cdef"));
+        assert!(p(r#"{"a1cdef":1,"a2cdef":2}"#).is_ok());
+        assert_eq!(p(r#"{"a1cdef":1,"a1cdef":2}"#), Err(JsonError::DuplicateKey("a1cdef".into())));
+    }
+
+    #[test]
+    fn compact_length_bound_agrees_with_the_compact_text() {
+        for text in [r#"{}"#, r#"[1,"ab",null,true,{"k":[]}]"#, r#"{"a":"张三","b":[{"c":1.50}]}"#] {
+            let v = p(text).unwrap();
+            let len = to_compact(&v).len();
+            for n in 0..len + 3 {
+                assert_eq!(to_compact_len_at_least(&v, n), len >= n, "{text} {n}");
+            }
+        }
     }
 
     #[test]

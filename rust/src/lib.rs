@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod hex;
 pub mod json;
+pub mod overlap;
 pub mod sign_text;
 pub mod sm2;
 pub mod sm3;

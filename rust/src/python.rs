@@ -4,7 +4,7 @@
 use crate::diagnose::Diagnosis;
 use crate::envelope::{self, Credentials, EnvelopeCodec, Message, PackOptions};
 use crate::error::Error;
-use crate::json::{is_number_literal, Limits, Value};
+use crate::json::{is_number_literal, Limits, Members, Text, Value};
 use crate::sign_text::KeyOrder;
 use crate::sm2::{self, PrivateKey, PublicKey, DEFAULT_UID};
 use pyo3::exceptions::PyTypeError;
@@ -88,10 +88,35 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
     if depth > limits.max_depth {
         return Err(Error::Envelope(format!("data nested deeper than {} levels", limits.max_depth)));
     }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return str_text(s)
-            .map(|s| Value::String(s.into_owned()))
-            .map_err(|_| Error::Envelope("a string is not valid Unicode (lone surrogate)".into()));
+    // Exact built-in types first, one pointer comparison each (subclasses such as str
+    // enums take the general path below).
+    let t = obj.get_type_ptr();
+    let (str_t, dict_t, list_t, int_t) = (
+        std::ptr::addr_of_mut!(pyo3::ffi::PyUnicode_Type),
+        std::ptr::addr_of_mut!(pyo3::ffi::PyDict_Type),
+        std::ptr::addr_of_mut!(pyo3::ffi::PyList_Type),
+        std::ptr::addr_of_mut!(pyo3::ffi::PyLong_Type),
+    );
+    if t == str_t {
+        // SAFETY: the exact type is str.
+        return string_value(unsafe { obj.cast_unchecked::<PyString>() });
+    }
+    if t == dict_t {
+        // SAFETY: the exact type is dict.
+        return dict_value(unsafe { obj.cast_unchecked::<PyDict>() }, depth, limits);
+    }
+    if t == list_t {
+        // SAFETY: the exact type is list.
+        let l = unsafe { obj.cast_unchecked::<PyList>() };
+        return l.iter().map(|v| to_value(&v, depth + 1, limits)).collect::<Result<_, _>>().map(Value::Array);
+    }
+    if t == int_t {
+        return int_value(obj);
+    }
+    let py = obj.py();
+    let decimal = decimal_class(py).map_err(|_| Error::Envelope("the decimal module is unavailable".into()))?;
+    if t.cast::<pyo3::ffi::PyObject>() == decimal.as_ptr() {
+        return decimal_value(obj);
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -99,23 +124,14 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
     }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return string_value(s);
+    }
     if obj.cast::<PyInt>().is_ok() {
-        let lit = obj.str().map_err(|_| Error::Envelope("an int could not be formatted".into()))?;
-        return Ok(Value::Number(lit.to_string()));
+        return int_value(obj);
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut members = Vec::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            let key = str_text(
-                k.cast::<PyString>()
-                    .map_err(|_| Error::Envelope(format!("object keys must be str, not {}", type_name(&k))))?,
-            )
-                .map_err(|_| Error::Envelope("a key is not valid Unicode".into()))?
-                .into_owned();
-            let val = to_value(&v, depth + 1, limits)?;
-            members.push((key, val));
-        }
-        return Ok(Value::Object(members));
+        return dict_value(d, depth, limits);
     }
     if let Ok(l) = obj.cast::<PyList>() {
         return l.iter().map(|v| to_value(&v, depth + 1, limits)).collect::<Result<_, _>>().map(Value::Array);
@@ -128,15 +144,47 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
             "float values are not accepted (their decimal text is ambiguous); use decimal.Decimal or str".into(),
         ));
     }
-    let py = obj.py();
-    if decimal_class(py).and_then(|c| obj.is_instance(c)).unwrap_or(false) {
-        let lit = obj.str().map_err(|_| Error::Envelope("a Decimal could not be formatted".into()))?.to_string();
-        if !is_number_literal(&lit) {
-            return Err(Error::Envelope(format!("Decimal {lit} is not a finite JSON number")));
-        }
-        return Ok(Value::Number(lit));
+    if obj.is_instance(decimal).unwrap_or(false) {
+        return decimal_value(obj);
     }
     Err(Error::Envelope(format!("values of type {} cannot be sent as JSON", type_name(obj))))
+}
+
+fn string_value(s: &Bound<'_, PyString>) -> Result<Value, Error> {
+    str_text(s)
+        .map(|s| Value::String(Text::new(&s)))
+        .map_err(|_| Error::Envelope("a string is not valid Unicode (lone surrogate)".into()))
+}
+
+fn decimal_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
+    let bad = |_| Error::Envelope("a Decimal could not be formatted".into());
+    let lit = obj.str().map_err(bad)?;
+    let lit = str_text(&lit).map_err(bad)?;
+    if !is_number_literal(&lit) {
+        return Err(Error::Envelope(format!("Decimal {lit} is not a finite JSON number")));
+    }
+    Ok(Value::Number(Text::new(&lit)))
+}
+
+fn int_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
+    if let Ok(i) = obj.extract::<i64>() {
+        return Ok(Value::Number(compact_str::ToCompactString::to_compact_string(&i)));
+    }
+    let lit = obj.str().map_err(|_| Error::Envelope("an int could not be formatted".into()))?;
+    Ok(Value::Number(Text::new(lit.to_string())))
+}
+
+fn dict_value(d: &Bound<'_, PyDict>, depth: usize, limits: Limits) -> Result<Value, Error> {
+    let mut members = Vec::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let key = k
+            .cast::<PyString>()
+            .map_err(|_| Error::Envelope(format!("object keys must be str, not {}", type_name(&k))))
+            .and_then(|k| str_text(k).map_err(|_| Error::Envelope("a key is not valid Unicode".into())))?;
+        let key = Text::new(&key);
+        members.push((key, to_value(&v, depth + 1, limits)?));
+    }
+    Ok(Value::Object(members))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -145,21 +193,30 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 
 /// Convert JSON to Python: integers as int, other numbers as Decimal with their literal.
 fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
-    Converter::new(py).convert(v)
+    Converter::new(py).convert(v).map(Bound::unbind)
 }
 
 /// JSON to Python, sharing what repeats within one document: a key (the 40 field names of
-/// every fee line) becomes one str object, and a number literal one int or Decimal (both
-/// immutable, so sharing is invisible to callers).
+/// every fee line) or a short string value (the same department, doctor and dates on every
+/// line) becomes one str object, and a number literal one int or Decimal (all immutable,
+/// so sharing is invisible to callers, and a 6201 upload needs a fifth of the objects). The tables use a seeded hash and stop
+/// growing at `SHARED_LIMIT` entries, so hostile documents cannot make them slow.
 struct Converter<'py, 'v> {
     py: Python<'py>,
-    keys: std::collections::HashMap<&'v str, Bound<'py, PyString>>,
-    numbers: std::collections::HashMap<&'v str, Bound<'py, PyAny>>,
+    strings: HashMap<&'v str, Bound<'py, PyString>>,
+    numbers: HashMap<&'v str, Bound<'py, PyAny>>,
 }
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+const SHARED_LIMIT: usize = 4096;
+
+/// String values up to this length are shared (longer ones rarely repeat).
+const SHARED_STR_BYTES: usize = 24;
 
 impl<'py, 'v> Converter<'py, 'v> {
     fn new(py: Python<'py>) -> Self {
-        Converter { py, keys: Default::default(), numbers: Default::default() }
+        Converter { py, strings: HashMap::default(), numbers: HashMap::default() }
     }
 
     fn number(&mut self, n: &'v str) -> PyResult<Bound<'py, PyAny>> {
@@ -176,45 +233,66 @@ impl<'py, 'v> Converter<'py, 'v> {
         } else {
             decimal_class(py)?.call1((n,))?
         };
-        self.numbers.insert(n, x.clone());
+        if self.numbers.len() < SHARED_LIMIT {
+            self.numbers.insert(n, x.clone());
+        }
         Ok(x)
     }
 
-    fn key(&mut self, k: &'v str) -> Bound<'py, PyString> {
-        let py = self.py;
-        self.keys.entry(k).or_insert_with(|| PyString::new(py, k)).clone()
+    /// A shared str object for a key or a short string value.
+    fn string(&mut self, k: &'v str) -> Bound<'py, PyString> {
+        if let Some(x) = self.strings.get(k) {
+            return x.clone();
+        }
+        let x = PyString::new(self.py, k);
+        if self.strings.len() < SHARED_LIMIT {
+            self.strings.insert(k, x.clone());
+        }
+        x
     }
 
-    fn convert(&mut self, v: &'v Value) -> PyResult<Py<PyAny>> {
+    fn convert(&mut self, v: &'v Value) -> PyResult<Bound<'py, PyAny>> {
+        use pyo3::ffi;
         let py = self.py;
         Ok(match v {
-            Value::Null => py.None(),
-            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
-            Value::String(s) => PyString::new(py, s).into_any().unbind(),
-            Value::Number(n) => self.number(n)?.unbind(),
+            Value::Null => py.None().into_bound(py),
+            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+            Value::String(s) if s.len() <= SHARED_STR_BYTES => self.string(s).into_any(),
+            Value::String(s) => PyString::new(py, s).into_any(),
+            Value::Number(n) => self.number(n)?,
             Value::Array(items) => {
-                let l = PyList::empty(py);
-                for it in items {
-                    l.append(self.convert(it)?)?;
+                // SAFETY: PyList_New returns a new reference (or NULL with an exception set);
+                // each slot is filled once below, PyList_SetItem stealing the reference.
+                // A list left partly filled by an error is still valid to free.
+                let l = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(items.len() as ffi::Py_ssize_t))? };
+                for (i, it) in items.iter().enumerate() {
+                    let x = self.convert(it)?;
+                    if unsafe { ffi::PyList_SetItem(l.as_ptr(), i as ffi::Py_ssize_t, x.into_ptr()) } < 0 {
+                        return Err(PyErr::fetch(py));
+                    }
                 }
-                l.into_any().unbind()
+                l
             }
             Value::Object(members) => {
                 let d = PyDict::new(py);
                 for (k, it) in members {
-                    let key = self.key(k);
-                    d.set_item(key, self.convert(it)?)?;
+                    let key = self.string(k);
+                    let x = self.convert(it)?;
+                    // SAFETY: all three are live objects; PyDict_SetItem does not steal.
+                    if unsafe { ffi::PyDict_SetItem(d.as_ptr(), key.as_ptr(), x.as_ptr()) } < 0 {
+                        return Err(PyErr::fetch(py));
+                    }
                 }
-                d.into_any().unbind()
+                d.into_any()
             }
         })
     }
 }
 
-fn members_to_dict(py: Python<'_>, members: &[(String, Value)]) -> PyResult<Py<PyDict>> {
+fn members_to_dict(py: Python<'_>, members: &[(Text, Value)]) -> PyResult<Py<PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in members {
-        d.set_item(k, to_py(py, v)?)?;
+        d.set_item(k.as_str(), to_py(py, v)?)?;
     }
     Ok(d.unbind())
 }
@@ -236,7 +314,7 @@ fn document(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<
     Err(PyTypeError::new_err(format!("expected dict, str or bytes, not {}", type_name(obj))))
 }
 
-fn envelope_members(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Vec<(String, Value)>> {
+fn envelope_members(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Vec<(Text, Value)>> {
     match document(py, obj, limits)? {
         Value::Object(m) => Ok(m),
         other => Err(to_py_err(py, Error::Envelope(format!("an envelope is a JSON object, not {}", other.type_name())))),
@@ -557,6 +635,19 @@ impl PyMessage {
     }
 }
 
+/// Whether `data` is probably big enough for pack to sign and encrypt on two cores: a
+/// cheap guess from the number of members and list items at the top level.
+fn looks_large(data: &Bound<'_, PyAny>) -> bool {
+    let Ok(d) = data.cast::<PyDict>() else { return false };
+    let mut n = d.len();
+    for (_, v) in d.iter() {
+        if let Ok(l) = v.cast::<PyList>() {
+            n += l.len();
+        }
+    }
+    n >= 32
+}
+
 fn message_to_py(py: Python<'_>, m: Message) -> PyResult<PyMessage> {
     Ok(PyMessage { data: to_py(py, &m.data)?, fields: members_to_dict(py, &m.fields)?, sign_text: m.sign_text })
 }
@@ -575,13 +666,17 @@ impl PyEnvelopeCodec {
         timestamp: Option<String>,
         version: String,
         fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<(String, Value)>> {
+    ) -> PyResult<Vec<(Text, Value)>> {
         let limits = self.inner.limits();
+        if looks_large(data) {
+            // Wake the helper now: it signs while pack encrypts (see overlap.rs).
+            crate::overlap::prepare();
+        }
         let data = to_value(data, 0, limits).py(py)?;
         let mut extra = Vec::new();
         if let Some(f) = fields {
             for (k, v) in f.iter() {
-                extra.push((k.extract::<String>()?, to_value(&v, 1, limits).py(py)?));
+                extra.push((Text::new(k.extract::<String>()?), to_value(&v, 1, limits).py(py)?));
             }
         }
         let opts = PackOptions { timestamp, version: Some(version), fields: extra };
@@ -639,14 +734,32 @@ impl PyEnvelopeCodec {
     #[pyo3(signature = (envelope, *, require_signature = true))]
     fn unpack(&self, py: Python<'_>, envelope: &Bound<'_, PyAny>, require_signature: bool) -> PyResult<PyMessage> {
         let codec = &self.inner;
-        let msg = if let Ok(b) = envelope.cast::<PyBytes>() {
+        let opened = if let Ok(b) = envelope.cast::<PyBytes>() {
             let body = b.as_bytes();
-            py.detach(|| codec.unpack_json(body, require_signature)).py(py)?
+            if body.len() >= 2 * envelope::OVERLAP_BYTES {
+                crate::overlap::prepare();
+            }
+            py.detach(|| codec.parse(body).and_then(|m| codec.open(m, require_signature))).py(py)?
         } else {
             let members = envelope_members(py, envelope, codec.limits())?;
-            py.detach(|| codec.unpack(members, require_signature)).py(py)?
+            py.detach(|| codec.open(members, require_signature)).py(py)?
         };
-        message_to_py(py, msg)
+        if !opened.is_signed() || !crate::json::to_compact_len_at_least(opened.data(), envelope::OVERLAP_BYTES) {
+            let text = py.detach(|| opened.verify(codec)).py(py)?;
+            return message_to_py(py, opened.into_message(text));
+        }
+        // A large message: verify on the helper thread while this one, holding the GIL,
+        // builds the Python objects; they are dropped if the signature fails.
+        let opened = Arc::new(opened);
+        let (on_helper, helper_codec) = (opened.clone(), codec.clone());
+        let verifying = crate::overlap::spawn(move || on_helper.verify(&helper_codec));
+        let data = to_py(py, opened.data());
+        let text = py.detach(|| verifying.wait()).py(py)?;
+        let data = data?;
+        let opened = Arc::try_unwrap(opened).unwrap_or_else(|shared| (*shared).clone());
+        let mut msg = opened.into_message(text);
+        msg.data = Value::Null; // already converted
+        Ok(PyMessage { data, fields: members_to_dict(py, &msg.fields)?, sign_text: msg.sign_text })
     }
 
     /// Pack many `data` objects on every core (the GIL is released while signing and
@@ -664,14 +777,12 @@ impl PyEnvelopeCodec {
     ) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
         let limits = self.inner.limits();
-        let codec = &self.inner;
-        let mut chunk: Vec<Result<Value, Error>> = Vec::with_capacity(BATCH_CHUNK);
-        let flush = |chunk: &mut Vec<Result<Value, Error>>| -> PyResult<()> {
-            let opts = PackOptions { timestamp: timestamp.clone(), version: Some(version.clone()), fields: vec![] };
-            let work = std::mem::take(chunk);
-            let packed = py.detach(|| {
-                crate::batch::parallel_map_owned(work, threads, |item| item.and_then(|v| codec.pack_json(v, opts.clone())))
-            });
+        let codec = self.inner.clone();
+        let opts = PackOptions { timestamp, version: Some(version), fields: vec![] };
+        let mut pipeline = Pipeline::new(move |item: Result<Value, Error>| {
+            item.and_then(|v| codec.pack_json(v, opts.clone()))
+        });
+        let emit = |packed: Vec<Result<String, Error>>| -> PyResult<()> {
             for r in packed {
                 match r {
                     Ok(body) => out.append(PyBytes::new(py, body.as_bytes()))?,
@@ -680,13 +791,21 @@ impl PyEnvelopeCodec {
             }
             Ok(())
         };
+        let mut chunk = Vec::with_capacity(BATCH_CHUNK);
         for item in items.try_iter()? {
             chunk.push(to_value(&item?, 0, limits));
             if chunk.len() == BATCH_CHUNK {
-                flush(&mut chunk)?;
+                if let Some(done) = pipeline.push(py, std::mem::take(&mut chunk), threads) {
+                    emit(done)?;
+                }
             }
         }
-        flush(&mut chunk)?;
+        if let Some(done) = pipeline.push(py, chunk, threads) {
+            emit(done)?;
+        }
+        if let Some(done) = pipeline.finish(py) {
+            emit(done)?;
+        }
         Ok(out)
     }
 
@@ -702,21 +821,18 @@ impl PyEnvelopeCodec {
     ) -> PyResult<Bound<'py, PyList>> {
         enum Input {
             Body(Vec<u8>),
-            Members(Vec<(String, Value)>),
+            Members(Members),
             Bad(Error),
         }
         let out = PyList::empty(py);
-        let codec = &self.inner;
-        let mut chunk: Vec<Input> = Vec::with_capacity(BATCH_CHUNK);
-        let flush = |chunk: &mut Vec<Input>| -> PyResult<()> {
-            let work = std::mem::take(chunk);
-            let opened = py.detach(|| {
-                crate::batch::parallel_map_owned(work, threads, |item| match item {
-                    Input::Body(b) => codec.unpack_json(&b, require_signature),
-                    Input::Members(m) => codec.unpack(m, require_signature),
-                    Input::Bad(e) => Err(e),
-                })
-            });
+        let codec = self.inner.clone();
+        let limits = codec.limits();
+        let mut pipeline = Pipeline::new(move |item: Input| match item {
+            Input::Body(b) => codec.unpack_json(&b, require_signature),
+            Input::Members(m) => codec.unpack(m, require_signature),
+            Input::Bad(e) => Err(e),
+        });
+        let emit = |opened: Vec<Result<Message, Error>>| -> PyResult<()> {
             for r in opened {
                 match r {
                     Ok(m) => out.append(Py::new(py, message_to_py(py, m)?)?)?,
@@ -725,6 +841,7 @@ impl PyEnvelopeCodec {
             }
             Ok(())
         };
+        let mut chunk = Vec::with_capacity(BATCH_CHUNK);
         for item in envelopes.try_iter()? {
             let item = item?;
             let input = if let Ok(b) = item.cast::<PyBytes>() {
@@ -732,7 +849,7 @@ impl PyEnvelopeCodec {
             } else if let Ok(s) = item.cast::<PyString>() {
                 Input::Body(s.to_cow()?.as_bytes().to_vec())
             } else if item.cast::<PyDict>().is_ok() {
-                match to_value(&item, 0, codec.limits()) {
+                match to_value(&item, 0, limits) {
                     Ok(Value::Object(m)) => Input::Members(m),
                     Ok(_) => Input::Bad(Error::Envelope("an envelope is a JSON object".into())),
                     Err(e) => Input::Bad(e),
@@ -742,10 +859,17 @@ impl PyEnvelopeCodec {
             };
             chunk.push(input);
             if chunk.len() == BATCH_CHUNK {
-                flush(&mut chunk)?;
+                if let Some(done) = pipeline.push(py, std::mem::take(&mut chunk), threads) {
+                    emit(done)?;
+                }
             }
         }
-        flush(&mut chunk)?;
+        if let Some(done) = pipeline.push(py, chunk, threads) {
+            emit(done)?;
+        }
+        if let Some(done) = pipeline.finish(py) {
+            emit(done)?;
+        }
         Ok(out)
     }
 
@@ -771,8 +895,69 @@ impl PyEnvelopeCodec {
 // Functions
 
 /// Items converted, processed in parallel and converted back per chunk, so a batch's memory
-/// stays proportional to its inputs and outputs plus one chunk.
-const BATCH_CHUNK: usize = 1024;
+/// stays proportional to its inputs and outputs plus a chunk or two.
+const BATCH_CHUNK: usize = 256;
+
+/// A batch as a pipeline: while the worker threads process one chunk (without the GIL),
+/// this thread converts the next chunk's inputs and the previous chunk's results, the two
+/// steps that need the GIL and so cannot be spread over the cores.
+struct Pipeline<T, R> {
+    work: Arc<dyn Fn(T) -> R + Send + Sync>,
+    running: Option<std::thread::JoinHandle<Vec<R>>>,
+}
+
+impl<T: Send + 'static, R: Send + 'static> Pipeline<T, R> {
+    fn new(work: impl Fn(T) -> R + Send + Sync + 'static) -> Self {
+        Pipeline { work: Arc::new(work), running: None }
+    }
+
+    /// Start `chunk`; returns the results of the chunk started before it, if any. With
+    /// `threads=1` nothing overlaps: the chunk runs here, the GIL released.
+    fn push(&mut self, py: Python<'_>, chunk: Vec<T>, threads: Option<usize>) -> Option<Vec<R>> {
+        if chunk.is_empty() {
+            return None;
+        }
+        let run_here = |chunk: Vec<T>, work: Arc<dyn Fn(T) -> R + Send + Sync>| {
+            py.detach(|| crate::batch::parallel_map_owned(chunk, threads, |item| work(item)))
+        };
+        if threads == Some(1) {
+            let mut done = self.finish(py).unwrap_or_default();
+            done.extend(run_here(chunk, self.work.clone()));
+            return Some(done);
+        }
+        // The chunk waits in a slot so that it is not lost if no thread can be started.
+        let slot = Arc::new(std::sync::Mutex::new(Some(chunk)));
+        let (work, taken) = (self.work.clone(), slot.clone());
+        let run = move || {
+            let chunk = taken.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+            crate::batch::parallel_map_owned(chunk, threads, |item| work(item))
+        };
+        // Started before waiting for the previous chunk, so the cores never idle while this
+        // thread converts.
+        match std::thread::Builder::new().name("medpay-batch".into()).spawn(run) {
+            Ok(handle) => {
+                let previous = self.finish(py);
+                self.running = Some(handle);
+                previous
+            }
+            Err(_) => {
+                let chunk = slot.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+                let mut done = self.finish(py).unwrap_or_default();
+                done.extend(run_here(chunk, self.work.clone()));
+                Some(done)
+            }
+        }
+    }
+
+    /// Wait for the running chunk (the GIL released meanwhile) and return its results.
+    fn finish(&mut self, py: Python<'_>) -> Option<Vec<R>> {
+        let handle = self.running.take()?;
+        match py.detach(|| handle.join()) {
+            Ok(results) => Some(results),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
 
 fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
     items.try_iter()?.map(|i| Ok(i?.extract::<Vec<u8>>()?)).collect()

@@ -5,7 +5,7 @@
 //! other ports are here too, as [`Style`] settings, so that `diagnose` can rebuild a peer's
 //! text with the same code; the default style is the protocol's.
 
-use crate::json::{write_string, Value};
+use crate::json::{write_string, Text, Value};
 use std::cmp::Ordering;
 
 /// Top-level fields that never take part in the sign text.
@@ -119,22 +119,22 @@ impl Default for Style {
 /// use medpay_core::json::Value;
 /// use medpay_core::sign_text::{sign_text, KeyOrder};
 /// let fields = vec![
-///     ("version".to_string(), Value::String("2.0.1".into())),
-///     ("appId".to_string(), Value::String("A1".into())),
-///     ("data".to_string(), Value::Object(vec![("n".into(), Value::Number("1.50".into()))])),
+///     ("version".into(), Value::String("2.0.1".into())),
+///     ("appId".into(), Value::String("A1".into())),
+///     ("data".into(), Value::Object(vec![("n".into(), Value::Number("1.50".into()))])),
 /// ];
 /// assert_eq!(
 ///     sign_text(&fields, "S", KeyOrder::Ordinal),
 ///     r#"appId=A1&data={"n":"1.50"}&version=2.0.1&key=S"#
 /// );
 /// ```
-pub fn sign_text(fields: &[(String, Value)], app_secret: &str, order: KeyOrder) -> String {
+pub fn sign_text(fields: &[(Text, Value)], app_secret: &str, order: KeyOrder) -> String {
     sign_text_with_style(fields, app_secret, Style::with_order(order))
 }
 
 /// The sign text built with any [`Style`].
-pub fn sign_text_with_style(fields: &[(String, Value)], app_secret: &str, style: Style) -> String {
-    let mut kept: Vec<&(String, Value)> = fields
+pub fn sign_text_with_style(fields: &[(Text, Value)], app_secret: &str, style: Style) -> String {
+    let mut kept: Vec<&(Text, Value)> = fields
         .iter()
         .filter(|(k, v)| {
             !EXCLUDED_FIELDS.contains(&k.as_str())
@@ -143,7 +143,7 @@ pub fn sign_text_with_style(fields: &[(String, Value)], app_secret: &str, style:
         })
         .collect();
     kept.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(4096);
     for (k, v) in kept {
         out.push_str(k);
         out.push('=');
@@ -207,6 +207,36 @@ fn drops_element(v: &Value, style: Style) -> bool {
     }
 }
 
+/// The members an object keeps in the canonical JSON, in sign-text order.
+fn sorted_members(members: &[(Text, Value)], style: Style) -> Vec<&(Text, Value)> {
+    let kept = members.iter().filter(|(_, m)| !drops_member(m, style));
+    match style.key_order {
+        KeyOrder::Ordinal => {
+            // Sort on the first 8 bytes as one integer, comparing whole keys only on a tie
+            // (the position breaks ties between equal keys, which a hand-built Value may
+            // hold, so the order never depends on the sort algorithm).
+            let mut keyed: Vec<(u64, usize, &(Text, Value))> = kept
+                .enumerate()
+                .map(|(i, m)| {
+                    let b = m.0.as_bytes();
+                    let mut w = [0u8; 8];
+                    w[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+                    (u64::from_be_bytes(w), i, m)
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| a.2 .0.as_bytes().cmp(b.2 .0.as_bytes())).then(a.1.cmp(&b.1))
+            });
+            keyed.into_iter().map(|(_, _, m)| m).collect()
+        }
+        KeyOrder::CaseInsensitive => {
+            let mut kept: Vec<&(Text, Value)> = kept.collect();
+            kept.sort_by(|a, b| style.key_order.compare(&a.0, &b.0));
+            kept
+        }
+    }
+}
+
 /// `depth` is 0 for a top-level field's value, 1 for its members, and so on.
 fn canonical_into(out: &mut String, v: &Value, style: Style, depth: usize) {
     let stringify = match style.stringify {
@@ -216,11 +246,8 @@ fn canonical_into(out: &mut String, v: &Value, style: Style, depth: usize) {
     };
     match v {
         Value::Object(members) => {
-            let mut kept: Vec<&(String, Value)> =
-                members.iter().filter(|(_, m)| !drops_member(m, style)).collect();
-            kept.sort_by(|a, b| style.key_order.compare(&a.0, &b.0));
             out.push('{');
-            for (i, (k, m)) in kept.into_iter().enumerate() {
+            for (i, (k, m)) in sorted_members(members, style).into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -244,9 +271,10 @@ fn canonical_into(out: &mut String, v: &Value, style: Style, depth: usize) {
         }
         Value::String(s) => write_string(out, s),
         Value::Number(n) if stringify => {
-            let mut lit = String::new();
-            push_number(&mut lit, n, style.numbers);
-            write_string(out, &lit);
+            // A number's text never needs escaping: quoting it is enough.
+            out.push('"');
+            push_number(out, n, style.numbers);
+            out.push('"');
         }
         Value::Number(n) => push_number(out, n, style.numbers),
         Value::Bool(b) => {
@@ -268,7 +296,7 @@ mod tests {
     use super::*;
     use crate::json::{parse, Limits};
 
-    fn obj(s: &str) -> Vec<(String, Value)> {
+    fn obj(s: &str) -> Vec<(Text, Value)> {
         match parse(s.as_bytes(), Limits::default()).unwrap() {
             Value::Object(m) => m,
             _ => panic!("not an object"),

@@ -1,0 +1,203 @@
+//! One job on a helper thread while the caller does something else: the envelope codec
+//! signs on one core while it encrypts on another, and the Python layer verifies a large
+//! message while it builds the Python objects (which needs the GIL, so it cannot move).
+//!
+//! The caller never waits for a busy helper: [`Pending::wait`] runs the job itself if no
+//! helper has started it yet, so a loaded machine costs nothing over doing both in turn.
+//! Batches already use every core; inside [`serial`] (which `batch` uses) jobs run on
+//! the caller's thread.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+type Task = Box<dyn FnOnce() + Send>;
+type Outcome<T> = std::thread::Result<T>;
+
+struct Shared<T> {
+    job: Mutex<Option<Box<dyn FnOnce() -> T + Send>>>,
+    outcome: Mutex<Option<Outcome<T>>>,
+    finished: AtomicBool,
+    done: Condvar,
+}
+
+impl<T> Shared<T> {
+    /// Run the job if nobody has taken it yet.
+    fn run(&self) {
+        let job = lock(&self.job).take();
+        if let Some(job) = job {
+            let outcome = catch_unwind(AssertUnwindSafe(job));
+            *lock(&self.outcome) = Some(outcome);
+            self.finished.store(true, Ordering::Release);
+            self.done.notify_all();
+        }
+    }
+}
+
+/// A mutex's guard even if a panic poisoned it (the data here is a plain Option).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A job handed to a helper thread; [`Pending::wait`] returns its result.
+pub struct Pending<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Pending<T> {
+    /// The job's result: run here if no helper has started it, else wait for it. A panic in
+    /// the job resumes on this thread.
+    pub fn wait(self) -> T {
+        self.shared.run();
+        // The helper is on the job: poll for a while, as it likely finishes sooner than a
+        // sleeping thread could be woken.
+        let polling = Instant::now();
+        while !self.shared.finished.load(Ordering::Acquire) && polling.elapsed() < STAY_AWAKE {
+            std::hint::spin_loop();
+        }
+        let mut outcome = lock(&self.shared.outcome);
+        loop {
+            match outcome.take() {
+                Some(Ok(v)) => return v,
+                Some(Err(panic)) => resume_unwind(panic),
+                None => outcome = self.shared.done.wait(outcome).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SERIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with [`spawn`] turned off on this thread (jobs then run in `wait`).
+pub fn serial<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
+    f()
+}
+
+enum Message {
+    Run(Task),
+    /// A job is coming soon: be awake for it ([`prepare`]).
+    Wake,
+}
+
+/// How long the helper keeps polling for work before it sleeps. Waking a sleeping thread
+/// takes about 20 µs on a virtual machine, as long as the work being overlapped; a helper
+/// that is already polling starts a job in well under a microsecond.
+const STAY_AWAKE: Duration = Duration::from_micros(200);
+
+/// The helper's queue, started on first use; `None` on a single core. One helper is
+/// enough: it serves the thread that holds the GIL, and jobs that find it busy run in
+/// `wait` on their own thread.
+fn helper() -> Option<&'static Sender<Message>> {
+    static QUEUE: OnceLock<Option<Sender<Message>>> = OnceLock::new();
+    QUEUE
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            if cores < 2 {
+                return None;
+            }
+            let (tx, rx) = channel::<Message>();
+            let started = std::thread::Builder::new().name("medpay-helper".into()).spawn(move || helper_loop(rx));
+            started.is_ok().then_some(tx)
+        })
+        .as_ref()
+}
+
+fn helper_loop(rx: Receiver<Message>) {
+    let mut awake_since = Instant::now();
+    loop {
+        let message = match rx.try_recv() {
+            Ok(m) => m,
+            Err(TryRecvError::Empty) if awake_since.elapsed() < STAY_AWAKE => {
+                std::hint::spin_loop();
+                continue;
+            }
+            Err(TryRecvError::Empty) => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => return,
+            },
+            Err(TryRecvError::Disconnected) => return,
+        };
+        if let Message::Run(task) = message {
+            task();
+        }
+        awake_since = Instant::now();
+    }
+}
+
+fn enabled() -> Option<&'static Sender<Message>> {
+    if SERIAL.with(Cell::get) {
+        None
+    } else {
+        helper()
+    }
+}
+
+/// Tell the helper that a job will follow shortly, so that it is awake when it comes (call
+/// it before work that precedes a [`spawn`], such as parsing the message).
+pub fn prepare() {
+    if let Some(queue) = enabled() {
+        let _ = queue.send(Message::Wake);
+    }
+}
+
+/// Start `job` on the helper thread (or leave it for [`Pending::wait`] when there is no
+/// helper, or inside [`serial`]).
+///
+/// ```
+/// let pending = medpay_core::overlap::spawn(|| (1..=10).sum::<u32>());
+/// let here = 6 * 7;
+/// assert_eq!((pending.wait(), here), (55, 42));
+/// ```
+pub fn spawn<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Pending<T> {
+    let shared = Arc::new(Shared {
+        job: Mutex::new(Some(Box::new(job))),
+        outcome: Mutex::new(None),
+        finished: AtomicBool::new(false),
+        done: Condvar::new(),
+    });
+    if let Some(queue) = enabled() {
+        let on_helper = shared.clone();
+        // If the queue is gone the job simply runs in `wait`.
+        let _ = queue.send(Message::Run(Box::new(move || on_helper.run())));
+    }
+    Pending { shared }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_whoever_runs_the_job() {
+        let jobs: Vec<_> = (0..100u64).map(|i| spawn(move || i * i)).collect();
+        let got: Vec<u64> = jobs.into_iter().map(Pending::wait).collect();
+        assert_eq!(got, (0..100u64).map(|i| i * i).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn inside_serial_the_job_runs_on_the_calling_thread() {
+        let caller = std::thread::current().id();
+        let ran_on = serial(|| spawn(|| std::thread::current().id()).wait());
+        assert_eq!(ran_on, caller);
+    }
+
+    #[test]
+    fn a_panicking_job_panics_in_wait_instead_of_hanging() {
+        let pending = spawn(|| -> u8 { panic!("job failed") });
+        assert!(catch_unwind(AssertUnwindSafe(|| pending.wait())).is_err());
+        // The helpers survive and keep working.
+        assert_eq!(spawn(|| 7).wait(), 7);
+    }
+}

@@ -1,0 +1,103 @@
+"""Large messages (a 6201 upload with its fee lines): pack signs and encrypts on two cores,
+unpack verifies on a helper thread while it builds the Python objects. The results must be
+exactly those of the one-thread path, and a bad signature must still fail."""
+
+import json
+from collections import OrderedDict
+from decimal import Decimal
+from enum import Enum, IntEnum
+
+import pytest
+
+import medpay_core as mp
+
+APP_ID = "43AF047BBA47FC8A1AE8EFB232BDBBCB"
+SECRET = "4117E877F5FA0A0188891283E4B617D5"
+INST, CENTER = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
+OURS = mp.EnvelopeCodec(mp.Credentials(APP_ID, SECRET, INST, CENTER.public_key()))
+THEIRS = mp.EnvelopeCodec(mp.Credentials(APP_ID, SECRET, CENTER, INST.public_key()))
+
+
+def upload(lines: int) -> dict:
+    return {
+        "orgCodg": "H15020400121",
+        "medfeeSumamt": Decimal("12.50") * lines,
+        "feedetailList": [
+            {"feedetlSn": f"FD{i:06d}", "bilgDeptName": "内科", "cnt": Decimal("2.0000"), "prdDays": 3,
+             "memo": "门诊用药" * (i % 3), "initFeedetlSn": ""}
+            for i in range(lines)
+        ],
+    }
+
+
+@pytest.mark.parametrize("lines", [1, 40, 400])
+def test_round_trip_small_and_large(lines):
+    data = upload(lines)
+    body = THEIRS.pack_json(data, timestamp="1")
+    msg = OURS.unpack(body)
+    assert msg.data == data
+    # The sign text the helper verified is the one the packer signed.
+    assert msg.sign_text == mp.sign_text(dict(json.loads(body), data=data), SECRET)
+    # Unpacking through the batch path (one thread, no overlap) gives the same message.
+    (same,) = OURS.unpack_many([body], threads=1)
+    assert same.data == msg.data and same.sign_text == msg.sign_text
+
+
+def test_pack_is_the_same_with_and_without_the_second_core():
+    data = upload(200)
+    single = THEIRS.pack(data, timestamp="1")
+    (batched,) = THEIRS.pack_many([data], timestamp="1", threads=1)
+    env = json.loads(batched)
+    # SM2 signatures are randomised: everything else is byte-identical, and both verify.
+    assert {k: v for k, v in single.items() if k != "signData"} == {k: v for k, v in env.items() if k != "signData"}
+    assert OURS.unpack(single).data == OURS.unpack(batched).data == data
+
+
+@pytest.mark.parametrize("field", ["signData", "encData", "timestamp"])
+def test_a_large_tampered_message_fails_verification(field):
+    env = THEIRS.pack(upload(200))
+    if field == "signData":
+        other = THEIRS.pack(upload(201))
+        env[field] = other["signData"]
+    elif field == "encData":
+        env[field] = OURS.encrypt_data(upload(199))
+    else:
+        env[field] = "1"
+    with pytest.raises(mp.SignatureError):
+        OURS.unpack(json.dumps(env).encode())
+
+
+def test_a_large_message_from_another_key_fails_verification():
+    stranger = mp.EnvelopeCodec(mp.Credentials(APP_ID, SECRET, mp.SM2PrivateKey.generate(), INST.public_key()))
+    with pytest.raises(mp.SignatureError):
+        OURS.unpack(stranger.pack_json(upload(100)))
+
+
+class Dept(str, Enum):
+    INTERNAL = "内科"
+
+
+class Count(IntEnum):
+    THREE = 3
+
+
+class Amount(Decimal):
+    pass
+
+
+def test_subclasses_of_the_json_types_convert_like_the_base_types():
+    plain = {"d": "内科", "n": 3, "a": Decimal("1.50"), "t": ["x", 1], "big": 2**70, "neg": -(2**63)}
+    fancy = OrderedDict(d=Dept.INTERNAL, n=Count.THREE, a=Amount("1.50"), t=("x", 1), big=2**70, neg=-(2**63))
+    assert OURS.pack(plain, timestamp="1")["encData"] == OURS.pack(fancy, timestamp="1")["encData"]
+    assert THEIRS.unpack(OURS.pack_json(fancy)).data == plain
+    # bool is an int subclass but stays a JSON boolean.
+    assert THEIRS.unpack(OURS.pack_json({"b": True, "i": 1})).data == {"b": True, "i": 1}
+
+
+def test_repeated_strings_and_numbers_are_shared_but_equal():
+    msg = OURS.unpack(THEIRS.pack_json(upload(50)))
+    lines = msg.data["feedetailList"]
+    assert lines[0]["bilgDeptName"] == lines[1]["bilgDeptName"] == "内科"
+    assert [line["feedetlSn"] for line in lines] == [f"FD{i:06d}" for i in range(50)]
+    lines[0]["bilgDeptName"] = "外科"  # the objects are ordinary, independent dicts
+    assert lines[1]["bilgDeptName"] == "内科"
