@@ -4,6 +4,7 @@
 //! per operation and operations per second. BENCH_SECS sets the time per case (default
 //! 0.3); words after `--` run only the cases whose name contains one.
 
+use medpay_core::batch::parallel_map;
 use medpay_core::envelope::{Credentials, EnvelopeCodec, PackOptions};
 use medpay_core::json::{self, Limits};
 use medpay_core::sign_text::{sign_text, KeyOrder};
@@ -286,6 +287,25 @@ fn main() {
             report(&name, rate(secs, || {
                 black_box(center.unpack_json(black_box(body.as_bytes()), true).unwrap());
             }));
+        }
+
+        // Batches of 1,000 on one thread and on every core (per-envelope figures).
+        let items: Vec<_> = (0..1000).map(|_| data.clone()).collect();
+        let bodies: Vec<String> = (0..1000).map(|_| body.clone()).collect();
+        for threads in [Some(1), None] {
+            let cores = threads.map_or("all cores".to_string(), |t| format!("{t} thread"));
+            let name = format!("{label} pack x1000, {cores}");
+            if want(&name) {
+                report(&name, 1000.0 * rate(secs, || {
+                    black_box(parallel_map(&items, threads, |d| inst.pack_json(d.clone(), opts.clone()).unwrap()));
+                }));
+            }
+            let name = format!("{label} unpack x1000, {cores}");
+            if want(&name) {
+                report(&name, 1000.0 * rate(secs, || {
+                    black_box(parallel_map(&bodies, threads, |b| center.unpack_json(b.as_bytes(), true).unwrap()));
+                }));
+            }
         }
     }
 }

@@ -3,8 +3,13 @@
 //! input order and each item succeeds or fails on its own. A batch keeps every core busy on
 //! its own, so the items inside run without the codec's two-core overlap (`overlap`).
 
-use crate::overlap::serial;
+use crate::overlap::{serial, Pending};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+/// Items per part of a pipelined chunk: small enough to share a chunk evenly between the
+/// helpers and a caller that is also converting, large enough to amortise the hand-off.
+const PART_ITEMS: usize = 32;
 
 /// Below this many items per thread, spawning costs more than it saves.
 const MIN_ITEMS_PER_THREAD: usize = 8;
@@ -83,6 +88,94 @@ where
         }
         out
     })
+}
+
+/// Split `items` into `parts` contiguous runs of nearly equal length, in order.
+fn split<T>(mut items: Vec<T>, parts: usize) -> Vec<Vec<T>> {
+    let chunk = items.len().div_ceil(parts.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts);
+    while items.len() > chunk {
+        let tail = items.split_off(items.len() - chunk);
+        out.push(tail);
+    }
+    out.push(items);
+    out.reverse();
+    out
+}
+
+/// A batch in chunks: each chunk is split into parts that the helper threads of
+/// [`crate::overlap`] process while the caller prepares the next chunk and consumes the
+/// previous one (the Python layer converts objects meanwhile, which only one thread can
+/// do); a caller that has to wait for a chunk processes its unstarted parts itself.
+/// Results come back in order, chunk by chunk.
+pub struct Pipeline<T, R> {
+    work: Arc<dyn Fn(T) -> R + Send + Sync>,
+    threads: Option<usize>,
+    running: Vec<Pending<Vec<R>>>,
+}
+
+impl<T: Send + 'static, R: Send + 'static> Pipeline<T, R> {
+    /// A pipeline applying `work` to every item on every core, or on at most `threads`
+    /// threads when that is fewer than the cores (each chunk then runs within
+    /// [`Pipeline::push`], without overlap; `Some(1)` keeps it all on the calling thread).
+    ///
+    /// ```
+    /// use medpay_core::batch::Pipeline;
+    /// let mut p = Pipeline::new(|x: u32| x * 2, None);
+    /// let mut out = Vec::new();
+    /// for chunk in [vec![1, 2], vec![3]] {
+    ///     out.extend(p.push(chunk).unwrap_or_default());
+    /// }
+    /// out.extend(p.finish().unwrap_or_default());
+    /// assert_eq!(out, vec![2, 4, 6]);
+    /// ```
+    pub fn new(work: impl Fn(T) -> R + Send + Sync + 'static, threads: Option<usize>) -> Self {
+        Pipeline { work: Arc::new(work), threads, running: Vec::new() }
+    }
+
+    /// Start `chunk`; returns the results of the chunk started before it, if any.
+    pub fn push(&mut self, chunk: Vec<T>) -> Option<Vec<R>> {
+        if chunk.is_empty() {
+            return None;
+        }
+        let cores = std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(1);
+        if let Some(cap) = self.threads.filter(|&n| n < cores) {
+            // A cap below the core count: no shared helpers (they could exceed it), the
+            // chunk runs here on at most `cap` threads.
+            let mut done = self.finish().unwrap_or_default();
+            let work = &self.work;
+            done.extend(parallel_map_owned(chunk, Some(cap), |item| work(item)));
+            return Some(done);
+        }
+        // Small parts, queued before waiting for the previous chunk: the helpers never idle
+        // while the caller consumes it, and the caller takes what is left when it is done.
+        let parts = chunk.len().div_ceil(PART_ITEMS);
+        let next: Vec<_> = split(chunk, parts)
+            .into_iter()
+            .map(|part| {
+                let work = self.work.clone();
+                crate::overlap::spawn(move || part.into_iter().map(|item| work(item)).collect())
+            })
+            .collect();
+        let previous = self.finish();
+        self.running = next;
+        previous
+    }
+
+    /// Wait for the running chunk (processing its unstarted parts here) and return its
+    /// results.
+    pub fn finish(&mut self) -> Option<Vec<R>> {
+        if self.running.is_empty() {
+            return None;
+        }
+        let running = std::mem::take(&mut self.running);
+        // Parts run here are items of a batch too: no nested overlap. Unstarted parts first,
+        // from the back of the queue, then wait for those the helpers have.
+        serial(|| {
+            running.iter().rev().for_each(Pending::help);
+            Some(running.into_iter().flat_map(Pending::wait).collect())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! One job on a helper thread while the caller does something else: the envelope codec
-//! signs on one core while it encrypts on another, and the Python layer verifies a large
-//! message while it builds the Python objects (which needs the GIL, so it cannot move).
+//! Jobs on helper threads while the caller does something else: the envelope codec signs
+//! on one core while it encrypts on another, the Python layer verifies a large message
+//! while it builds the Python objects (which needs the GIL, so it cannot move), and a
+//! pipelined batch processes one chunk while the caller converts the next.
 //!
 //! The caller never waits for a busy helper: [`Pending::wait`] runs the job itself if no
-//! helper has started it yet, so a loaded machine costs nothing over doing both in turn.
-//! Batches already use every core; inside [`serial`] (which `batch` uses) jobs run on
-//! the caller's thread.
+//! helper has started it yet, so a loaded machine costs nothing over doing the work in
+//! turn. Inside [`serial`] (each batch item, each helper job) jobs run on the caller's
+//! thread: the cores are busy already.
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -48,10 +49,16 @@ pub struct Pending<T> {
 }
 
 impl<T> Pending<T> {
+    /// Run the job on this thread now if no helper has started it (a caller with several
+    /// jobs pending helps with the last-queued first, which the helpers reach last).
+    pub fn help(&self) {
+        self.shared.run();
+    }
+
     /// The job's result: run here if no helper has started it, else wait for it. A panic in
     /// the job resumes on this thread.
     pub fn wait(self) -> T {
-        self.shared.run();
+        self.help();
         // The helper is on the job: poll for a while, as it likely finishes sooner than a
         // sleeping thread could be woken.
         let polling = Instant::now();
@@ -96,41 +103,46 @@ enum Message {
 /// that is already polling starts a job in well under a microsecond.
 const STAY_AWAKE: Duration = Duration::from_micros(200);
 
-/// The helper's queue, started on first use; `None` on a single core. One helper is
-/// enough: it serves the thread that holds the GIL, and jobs that find it busy run in
-/// `wait` on their own thread.
+/// The helpers' queue, started on first use: one helper per core beyond the caller's, none
+/// on a single core. A job that finds them all busy runs in `wait` on its caller's thread.
 fn helper() -> Option<&'static Sender<Message>> {
     static QUEUE: OnceLock<Option<Sender<Message>>> = OnceLock::new();
     QUEUE
         .get_or_init(|| {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            if cores < 2 {
-                return None;
-            }
             let (tx, rx) = channel::<Message>();
-            let started = std::thread::Builder::new().name("medpay-helper".into()).spawn(move || helper_loop(rx));
-            started.is_ok().then_some(tx)
+            let rx = Arc::new(Mutex::new(rx));
+            let started = (1..cores)
+                .filter(|i| {
+                    let rx = rx.clone();
+                    let named = std::thread::Builder::new().name(format!("medpay-helper-{i}"));
+                    named.spawn(move || helper_loop(&rx)).is_ok()
+                })
+                .count();
+            (started > 0).then_some(tx)
         })
         .as_ref()
 }
 
-fn helper_loop(rx: Receiver<Message>) {
+fn helper_loop(rx: &Mutex<Receiver<Message>>) {
     let mut awake_since = Instant::now();
     loop {
-        let message = match rx.try_recv() {
+        let polled = lock(rx).try_recv();
+        let message = match polled {
             Ok(m) => m,
             Err(TryRecvError::Empty) if awake_since.elapsed() < STAY_AWAKE => {
                 std::hint::spin_loop();
                 continue;
             }
-            Err(TryRecvError::Empty) => match rx.recv() {
+            Err(TryRecvError::Empty) => match lock(rx).recv() {
                 Ok(m) => m,
                 Err(_) => return,
             },
             Err(TryRecvError::Disconnected) => return,
         };
         if let Message::Run(task) = message {
-            task();
+            // A job never spawns onto the helpers itself: they could all end up waiting.
+            serial(task);
         }
         awake_since = Instant::now();
     }

@@ -1,6 +1,7 @@
 //! The PyO3 layer: conversions between Python objects and the core's types, and thin
 //! wrappers. No protocol logic lives here.
 
+use crate::batch::Pipeline;
 use crate::diagnose::Diagnosis;
 use crate::envelope::{self, Credentials, EnvelopeCodec, Message, PackOptions};
 use crate::error::Error;
@@ -273,28 +274,27 @@ impl<'py, 'v> Converter<'py, 'v> {
                 }
                 l
             }
-            Value::Object(members) => {
-                let d = PyDict::new(py);
-                for (k, it) in members {
-                    let key = self.string(k);
-                    let x = self.convert(it)?;
-                    // SAFETY: all three are live objects; PyDict_SetItem does not steal.
-                    if unsafe { ffi::PyDict_SetItem(d.as_ptr(), key.as_ptr(), x.as_ptr()) } < 0 {
-                        return Err(PyErr::fetch(py));
-                    }
-                }
-                d.into_any()
-            }
+            Value::Object(members) => self.members(members)?.into_any(),
         })
+    }
+
+    /// An object's members as a dict.
+    fn members(&mut self, members: &'v [(Text, Value)]) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(self.py);
+        for (k, it) in members {
+            let key = self.string(k);
+            let x = self.convert(it)?;
+            // SAFETY: all three are live objects; PyDict_SetItem does not steal.
+            if unsafe { pyo3::ffi::PyDict_SetItem(d.as_ptr(), key.as_ptr(), x.as_ptr()) } < 0 {
+                return Err(PyErr::fetch(self.py));
+            }
+        }
+        Ok(d)
     }
 }
 
 fn members_to_dict(py: Python<'_>, members: &[(Text, Value)]) -> PyResult<Py<PyDict>> {
-    let d = PyDict::new(py);
-    for (k, v) in members {
-        d.set_item(k.as_str(), to_py(py, v)?)?;
-    }
-    Ok(d.unbind())
+    Converter::new(py).members(members).map(Bound::unbind)
 }
 
 /// A JSON document from `dict`, `str` or `bytes` (text is parsed with the limits).
@@ -648,8 +648,12 @@ fn looks_large(data: &Bound<'_, PyAny>) -> bool {
     n >= 32
 }
 
-fn message_to_py(py: Python<'_>, m: Message) -> PyResult<PyMessage> {
-    Ok(PyMessage { data: to_py(py, &m.data)?, fields: members_to_dict(py, &m.fields)?, sign_text: m.sign_text })
+/// A Message as Python objects. One converter may serve many messages (a batch chunk), so
+/// that their field names and common values are shared too.
+fn message_to_py<'v>(conv: &mut Converter<'_, 'v>, m: &'v mut Message) -> PyResult<PyMessage> {
+    let sign_text = m.sign_text.take();
+    let m: &'v Message = m;
+    Ok(PyMessage { data: conv.convert(&m.data)?.unbind(), fields: conv.members(&m.fields)?.unbind(), sign_text })
 }
 
 /// Packs and unpacks envelopes for one set of credentials.
@@ -746,20 +750,22 @@ impl PyEnvelopeCodec {
         };
         if !opened.is_signed() || !crate::json::to_compact_len_at_least(opened.data(), envelope::OVERLAP_BYTES) {
             let text = py.detach(|| opened.verify(codec)).py(py)?;
-            return message_to_py(py, opened.into_message(text));
+            return message_to_py(&mut Converter::new(py), &mut opened.into_message(text));
         }
         // A large message: verify on the helper thread while this one, holding the GIL,
         // builds the Python objects; they are dropped if the signature fails.
         let opened = Arc::new(opened);
         let (on_helper, helper_codec) = (opened.clone(), codec.clone());
         let verifying = crate::overlap::spawn(move || on_helper.verify(&helper_codec));
-        let data = to_py(py, opened.data());
+        let mut conv = Converter::new(py);
+        let data = conv.convert(opened.data()).map(Bound::unbind);
         let text = py.detach(|| verifying.wait()).py(py)?;
         let data = data?;
         let opened = Arc::try_unwrap(opened).unwrap_or_else(|shared| (*shared).clone());
         let mut msg = opened.into_message(text);
         msg.data = Value::Null; // already converted
-        Ok(PyMessage { data, fields: members_to_dict(py, &msg.fields)?, sign_text: msg.sign_text })
+        let mut conv = Converter::new(py);
+        Ok(PyMessage { data, fields: conv.members(&msg.fields)?.unbind(), sign_text: msg.sign_text })
     }
 
     /// Pack many `data` objects on every core (the GIL is released while signing and
@@ -779,9 +785,10 @@ impl PyEnvelopeCodec {
         let limits = self.inner.limits();
         let codec = self.inner.clone();
         let opts = PackOptions { timestamp, version: Some(version), fields: vec![] };
-        let mut pipeline = Pipeline::new(move |item: Result<Value, Error>| {
-            item.and_then(|v| codec.pack_json(v, opts.clone()))
-        });
+        let mut pipeline = Pipeline::new(
+            move |item: Result<Value, Error>| item.and_then(|v| codec.pack_json(v, opts.clone())),
+            threads,
+        );
         let emit = |packed: Vec<Result<String, Error>>| -> PyResult<()> {
             for r in packed {
                 match r {
@@ -795,15 +802,15 @@ impl PyEnvelopeCodec {
         for item in items.try_iter()? {
             chunk.push(to_value(&item?, 0, limits));
             if chunk.len() == BATCH_CHUNK {
-                if let Some(done) = pipeline.push(py, std::mem::take(&mut chunk), threads) {
+                if let Some(done) = py.detach(|| pipeline.push(std::mem::take(&mut chunk))) {
                     emit(done)?;
                 }
             }
         }
-        if let Some(done) = pipeline.push(py, chunk, threads) {
+        if let Some(done) = py.detach(|| pipeline.push(chunk)) {
             emit(done)?;
         }
-        if let Some(done) = pipeline.finish(py) {
+        if let Some(done) = py.detach(|| pipeline.finish()) {
             emit(done)?;
         }
         Ok(out)
@@ -827,16 +834,20 @@ impl PyEnvelopeCodec {
         let out = PyList::empty(py);
         let codec = self.inner.clone();
         let limits = codec.limits();
-        let mut pipeline = Pipeline::new(move |item: Input| match item {
-            Input::Body(b) => codec.unpack_json(&b, require_signature),
-            Input::Members(m) => codec.unpack(m, require_signature),
-            Input::Bad(e) => Err(e),
-        });
-        let emit = |opened: Vec<Result<Message, Error>>| -> PyResult<()> {
-            for r in opened {
+        let mut pipeline = Pipeline::new(
+            move |item: Input| match item {
+                Input::Body(b) => codec.unpack_json(&b, require_signature),
+                Input::Members(m) => codec.unpack(m, require_signature),
+                Input::Bad(e) => Err(e),
+            },
+            threads,
+        );
+        let emit = |mut opened: Vec<Result<Message, Error>>| -> PyResult<()> {
+            let mut conv = Converter::new(py);
+            for r in opened.iter_mut() {
                 match r {
-                    Ok(m) => out.append(Py::new(py, message_to_py(py, m)?)?)?,
-                    Err(e) => out.append(to_py_err(py, e).into_value(py))?,
+                    Ok(m) => out.append(Py::new(py, message_to_py(&mut conv, m)?)?)?,
+                    Err(e) => out.append(to_py_err(py, e.clone()).into_value(py))?,
                 }
             }
             Ok(())
@@ -859,15 +870,15 @@ impl PyEnvelopeCodec {
             };
             chunk.push(input);
             if chunk.len() == BATCH_CHUNK {
-                if let Some(done) = pipeline.push(py, std::mem::take(&mut chunk), threads) {
+                if let Some(done) = py.detach(|| pipeline.push(std::mem::take(&mut chunk))) {
                     emit(done)?;
                 }
             }
         }
-        if let Some(done) = pipeline.push(py, chunk, threads) {
+        if let Some(done) = py.detach(|| pipeline.push(chunk)) {
             emit(done)?;
         }
-        if let Some(done) = pipeline.finish(py) {
+        if let Some(done) = py.detach(|| pipeline.finish()) {
             emit(done)?;
         }
         Ok(out)
@@ -894,70 +905,10 @@ impl PyEnvelopeCodec {
 // ---------------------------------------------------------------------------------------
 // Functions
 
-/// Items converted, processed in parallel and converted back per chunk, so a batch's memory
-/// stays proportional to its inputs and outputs plus a chunk or two.
+/// Items converted, processed in parallel and converted back per chunk (pipelined, see
+/// `batch::Pipeline`), so a batch's memory stays proportional to its inputs and outputs
+/// plus a chunk or two.
 const BATCH_CHUNK: usize = 256;
-
-/// A batch as a pipeline: while the worker threads process one chunk (without the GIL),
-/// this thread converts the next chunk's inputs and the previous chunk's results, the two
-/// steps that need the GIL and so cannot be spread over the cores.
-struct Pipeline<T, R> {
-    work: Arc<dyn Fn(T) -> R + Send + Sync>,
-    running: Option<std::thread::JoinHandle<Vec<R>>>,
-}
-
-impl<T: Send + 'static, R: Send + 'static> Pipeline<T, R> {
-    fn new(work: impl Fn(T) -> R + Send + Sync + 'static) -> Self {
-        Pipeline { work: Arc::new(work), running: None }
-    }
-
-    /// Start `chunk`; returns the results of the chunk started before it, if any. With
-    /// `threads=1` nothing overlaps: the chunk runs here, the GIL released.
-    fn push(&mut self, py: Python<'_>, chunk: Vec<T>, threads: Option<usize>) -> Option<Vec<R>> {
-        if chunk.is_empty() {
-            return None;
-        }
-        let run_here = |chunk: Vec<T>, work: Arc<dyn Fn(T) -> R + Send + Sync>| {
-            py.detach(|| crate::batch::parallel_map_owned(chunk, threads, |item| work(item)))
-        };
-        if threads == Some(1) {
-            let mut done = self.finish(py).unwrap_or_default();
-            done.extend(run_here(chunk, self.work.clone()));
-            return Some(done);
-        }
-        // The chunk waits in a slot so that it is not lost if no thread can be started.
-        let slot = Arc::new(std::sync::Mutex::new(Some(chunk)));
-        let (work, taken) = (self.work.clone(), slot.clone());
-        let run = move || {
-            let chunk = taken.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
-            crate::batch::parallel_map_owned(chunk, threads, |item| work(item))
-        };
-        // Started before waiting for the previous chunk, so the cores never idle while this
-        // thread converts.
-        match std::thread::Builder::new().name("medpay-batch".into()).spawn(run) {
-            Ok(handle) => {
-                let previous = self.finish(py);
-                self.running = Some(handle);
-                previous
-            }
-            Err(_) => {
-                let chunk = slot.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
-                let mut done = self.finish(py).unwrap_or_default();
-                done.extend(run_here(chunk, self.work.clone()));
-                Some(done)
-            }
-        }
-    }
-
-    /// Wait for the running chunk (the GIL released meanwhile) and return its results.
-    fn finish(&mut self, py: Python<'_>) -> Option<Vec<R>> {
-        let handle = self.running.take()?;
-        match py.detach(|| handle.join()) {
-            Ok(results) => Some(results),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
 
 fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
     items.try_iter()?.map(|i| Ok(i?.extract::<Vec<u8>>()?)).collect()
