@@ -1,6 +1,7 @@
 //! Batches across every core: a gateway signs, verifies, packs and unpacks many messages at
-//! once. Work is split into contiguous chunks, one scoped thread per core; results keep the
-//! input order and each item succeeds or fails on its own. A batch keeps every core busy on
+//! once. `parallel_map` splits work into contiguous runs, one scoped thread per core;
+//! `Pipeline` feeds chunks to the shared helper threads while the caller works between
+//! them. Results keep the input order and each item succeeds or fails on its own. A batch keeps every core busy on
 //! its own, so the items inside run without the codec's two-core overlap (`overlap`).
 
 use crate::overlap::{serial, Pending};
@@ -57,7 +58,7 @@ where
 }
 
 /// Like [`parallel_map`], consuming the items (no clones when `f` needs ownership).
-pub fn parallel_map_owned<T, R, F>(mut items: Vec<T>, threads: Option<usize>, f: F) -> Vec<R>
+pub fn parallel_map_owned<T, R, F>(items: Vec<T>, threads: Option<usize>, f: F) -> Vec<R>
 where
     T: Send,
     R: Send,
@@ -67,14 +68,7 @@ where
     if threads == 1 {
         return serial(|| items.into_iter().map(&f).collect());
     }
-    let chunk = items.len().div_ceil(threads);
-    let mut parts = Vec::with_capacity(threads);
-    while items.len() > chunk {
-        let tail = items.split_off(items.len() - chunk);
-        parts.push(tail);
-    }
-    parts.push(items);
-    parts.reverse();
+    let parts = split(items, threads);
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> =
@@ -196,6 +190,31 @@ mod tests {
             let v: Vec<String> = (0..n).map(|i| i.to_string()).collect();
             assert_eq!(parallel_map_owned(v.clone(), Some(3), |x| x + "!"), v.iter().map(|x| format!("{x}!")).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn pipeline_keeps_order_for_every_chunk_size_and_thread_count() {
+        for threads in [None, Some(1), Some(2), Some(64)] {
+            let mut p = Pipeline::new(|x: usize| x * 3, threads);
+            let mut out = Vec::new();
+            let mut next = 0;
+            for size in [0usize, 1, 31, 32, 33, 100, 7, 256] {
+                out.extend(p.push((next..next + size).collect()).unwrap_or_default());
+                next += size;
+            }
+            out.extend(p.finish().unwrap_or_default());
+            assert_eq!(out, (0..next).map(|x| x * 3).collect::<Vec<_>>(), "{threads:?}");
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_pipelined_item_reaches_the_caller() {
+        let mut p = Pipeline::new(|x: u32| if x == 40 { panic!("bad item") } else { x }, None);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = p.push((0..64).collect());
+            p.finish()
+        }));
+        assert!(outcome.is_err());
     }
 
     #[test]

@@ -48,7 +48,7 @@ mod tests {
     fn key_is_uppercase_hex_of_the_ciphertext_prefix() {
         let k = derive_sm4_key("0123456789ABCDEF", "").unwrap();
         let c = Sm4Key::new(b"0123456789ABCDEF").encrypt_ecb_pkcs7(b"");
-        assert_eq!(&k[..], encode_upper(&c)[..16].as_bytes());
+        assert_eq!(&k[..], &encode_upper(&c).as_bytes()[..16]);
     }
 
     #[test]

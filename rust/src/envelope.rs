@@ -182,7 +182,8 @@ pub struct Opened {
 impl Opened {
     /// The plaintext `data` (`Null` when the message carried none).
     pub fn data(&self) -> &Value {
-        &self.fields[self.fields.len() - 1].1
+        const NULL: Value = Value::Null;
+        self.fields.last().map_or(&NULL, |(_, v)| v)
     }
 
     /// Whether the envelope carried `signData`.

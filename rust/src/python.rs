@@ -200,8 +200,9 @@ fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
 /// JSON to Python, sharing what repeats within one document: a key (the 40 field names of
 /// every fee line) or a short string value (the same department, doctor and dates on every
 /// line) becomes one str object, and a number literal one int or Decimal (all immutable,
-/// so sharing is invisible to callers, and a 6201 upload needs a fifth of the objects). The tables use a seeded hash and stop
-/// growing at `SHARED_LIMIT` entries, so hostile documents cannot make them slow.
+/// so sharing is invisible to callers, and a 6201 upload needs a fifth of the objects).
+/// The tables use a seeded hash and stop growing at `SHARED_LIMIT` entries, so hostile
+/// documents cannot make them slow.
 struct Converter<'py, 'v> {
     py: Python<'py>,
     strings: HashMap<&'v str, Bound<'py, PyString>>,
@@ -911,7 +912,7 @@ impl PyEnvelopeCodec {
 const BATCH_CHUNK: usize = 256;
 
 fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
-    items.try_iter()?.map(|i| Ok(i?.extract::<Vec<u8>>()?)).collect()
+    items.try_iter()?.map(|i| i?.extract::<Vec<u8>>()).collect()
 }
 
 /// Sign many messages on every core; raw r||s each, in order.

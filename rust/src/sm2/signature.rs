@@ -183,7 +183,7 @@ impl PrivateKey {
             return None;
         }
         let x1 = (ProjectivePoint::GENERATOR * k).to_affine().x();
-        let r = reduce(&(*e).into()) + reduce(&x1.into());
+        let r = reduce(e) + reduce(&x1.into());
         if bool::from(r.is_zero()) || bool::from((r + k).is_zero()) {
             return None;
         }
@@ -231,7 +231,7 @@ impl PublicKey {
             return false;
         }
         let x1 = p.to_affine().x();
-        reduce(&(*e).into()) + reduce(&x1.into()) == r
+        reduce(e) + reduce(&x1.into()) == r
     }
 }
 
