@@ -101,3 +101,24 @@ def test_repeated_strings_and_numbers_are_shared_but_equal():
     assert [line["feedetlSn"] for line in lines] == [f"FD{i:06d}" for i in range(50)]
     lines[0]["bilgDeptName"] = "外科"  # the objects are ordinary, independent dicts
     assert lines[1]["bilgDeptName"] == "内科"
+
+
+def test_a_forked_child_still_packs_and_unpacks(tmp_path):
+    """Servers fork workers after importing (gunicorn --preload): helper threads do not
+    survive a fork, and the child must neither hang nor lose work."""
+    import os
+
+    body = THEIRS.pack_json(upload(100))  # the parent has started its helper threads
+    assert OURS.unpack(body).data == upload(100)
+    out = tmp_path / "child"
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            ok = OURS.unpack(THEIRS.pack_json(upload(100))).data == upload(100)
+            items = [{"i": i} for i in range(600)]
+            ok = ok and [m.data for m in OURS.unpack_many(THEIRS.pack_many(items))] == items
+            out.write_text("ok" if ok else "wrong")
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0 and out.read_text() == "ok"

@@ -11,8 +11,8 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 type Task = Box<dyn FnOnce() + Send>;
@@ -63,7 +63,7 @@ impl<T> Pending<T> {
         // sleeping thread could be woken.
         let polling = Instant::now();
         while !self.shared.finished.load(Ordering::Acquire) && polling.elapsed() < STAY_AWAKE {
-            std::hint::spin_loop();
+            pause(polling);
         }
         let mut outcome = lock(&self.shared.outcome);
         loop {
@@ -103,25 +103,62 @@ enum Message {
 /// that is already polling starts a job in well under a microsecond.
 const STAY_AWAKE: Duration = Duration::from_micros(200);
 
-/// The helpers' queue, started on first use: one helper per core beyond the caller's, none
-/// on a single core. A job that finds them all busy runs in `wait` on its caller's thread.
+/// One step of polling that began at `since`: a spin at first, then a yield, so that a
+/// poller sharing a core with the thread it waits for (a busy machine) lets it run.
+fn pause(since: Instant) {
+    if since.elapsed() < Duration::from_micros(20) {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// The helpers of one process: threads do not survive `fork`, so a child (a server's
+/// worker forked after import) starts its own on first use.
+struct Helpers {
+    pid: u32,
+    queue: Option<Sender<Message>>,
+}
+
+static HELPERS: AtomicPtr<Helpers> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The helpers' queue, started on first use in this process: one helper per core beyond
+/// the caller's, none on a single core. A job that finds them all busy runs in `wait` on
+/// its caller's thread. Lock-free, so a fork at any moment cannot leave it locked.
 fn helper() -> Option<&'static Sender<Message>> {
-    static QUEUE: OnceLock<Option<Sender<Message>>> = OnceLock::new();
-    QUEUE
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            let (tx, rx) = channel::<Message>();
-            let rx = Arc::new(Mutex::new(rx));
-            let started = (1..cores)
-                .filter(|i| {
-                    let rx = rx.clone();
-                    let named = std::thread::Builder::new().name(format!("medpay-helper-{i}"));
-                    named.spawn(move || helper_loop(&rx)).is_ok()
-                })
-                .count();
-            (started > 0).then_some(tx)
+    let pid = std::process::id();
+    let current = HELPERS.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer here came from Box::into_raw and is never freed.
+    if let Some(h) = unsafe { current.as_ref() } {
+        if h.pid == pid {
+            return h.queue.as_ref();
+        }
+    }
+    let fresh = Box::into_raw(Box::new(Helpers { pid, queue: start_helpers() }));
+    match HELPERS.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: just stored; never freed (the parent's set, if any, stays too: a few bytes).
+        Ok(_) => unsafe { (*fresh).queue.as_ref() },
+        Err(winner) => {
+            // Another thread started helpers first: ours exit once their queue is dropped.
+            // SAFETY: `fresh` was never shared; `winner` is non-null and never freed.
+            drop(unsafe { Box::from_raw(fresh) });
+            unsafe { (*winner).queue.as_ref() }
+        }
+    }
+}
+
+fn start_helpers() -> Option<Sender<Message>> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (tx, rx) = channel::<Message>();
+    let rx = Arc::new(Mutex::new(rx));
+    let started = (1..cores)
+        .filter(|i| {
+            let rx = rx.clone();
+            let named = std::thread::Builder::new().name(format!("medpay-helper-{i}"));
+            named.spawn(move || helper_loop(&rx)).is_ok()
         })
-        .as_ref()
+        .count();
+    (started > 0).then_some(tx)
 }
 
 fn helper_loop(rx: &Mutex<Receiver<Message>>) {
@@ -131,7 +168,7 @@ fn helper_loop(rx: &Mutex<Receiver<Message>>) {
         let message = match polled {
             Ok(m) => m,
             Err(TryRecvError::Empty) if awake_since.elapsed() < STAY_AWAKE => {
-                std::hint::spin_loop();
+                pause(awake_since);
                 continue;
             }
             Err(TryRecvError::Empty) => match lock(rx).recv() {
