@@ -799,21 +799,7 @@ impl PyEnvelopeCodec {
             }
             Ok(())
         };
-        let mut chunk = Vec::with_capacity(BATCH_CHUNK);
-        for item in items.try_iter()? {
-            chunk.push(to_value(&item?, 0, limits));
-            if chunk.len() == BATCH_CHUNK {
-                if let Some(done) = py.detach(|| pipeline.push(std::mem::take(&mut chunk))) {
-                    emit(done)?;
-                }
-            }
-        }
-        if let Some(done) = py.detach(|| pipeline.push(chunk)) {
-            emit(done)?;
-        }
-        if let Some(done) = py.detach(|| pipeline.finish()) {
-            emit(done)?;
-        }
+        run_batch(py, items, &mut pipeline, |item| Ok(to_value(&item, 0, limits)), emit)?;
         Ok(out)
     }
 
@@ -853,10 +839,8 @@ impl PyEnvelopeCodec {
             }
             Ok(())
         };
-        let mut chunk = Vec::with_capacity(BATCH_CHUNK);
-        for item in envelopes.try_iter()? {
-            let item = item?;
-            let input = if let Ok(b) = item.cast::<PyBytes>() {
+        let input = |item: Bound<'py, PyAny>| -> PyResult<Input> {
+            Ok(if let Ok(b) = item.cast::<PyBytes>() {
                 Input::Body(b.as_bytes().to_vec())
             } else if let Ok(s) = item.cast::<PyString>() {
                 Input::Body(s.to_cow()?.as_bytes().to_vec())
@@ -868,20 +852,9 @@ impl PyEnvelopeCodec {
                 }
             } else {
                 Input::Bad(Error::Envelope(format!("an envelope is bytes, str or dict, not {}", type_name(&item))))
-            };
-            chunk.push(input);
-            if chunk.len() == BATCH_CHUNK {
-                if let Some(done) = py.detach(|| pipeline.push(std::mem::take(&mut chunk))) {
-                    emit(done)?;
-                }
-            }
-        }
-        if let Some(done) = py.detach(|| pipeline.push(chunk)) {
-            emit(done)?;
-        }
-        if let Some(done) = py.detach(|| pipeline.finish()) {
-            emit(done)?;
-        }
+            })
+        };
+        run_batch(py, envelopes, &mut pipeline, input, emit)?;
         Ok(out)
     }
 
@@ -910,6 +883,34 @@ impl PyEnvelopeCodec {
 /// `batch::Pipeline`), so a batch's memory stays proportional to its inputs and outputs
 /// plus a chunk or two.
 const BATCH_CHUNK: usize = 256;
+
+/// Feed `items` through `pipeline` in chunks of BATCH_CHUNK: `input` converts each item
+/// (with the GIL), `emit` takes each chunk's results in order (with the GIL); the GIL is
+/// released while the pipeline runs.
+fn run_batch<'py, T: Send + 'static, R: Send + 'static>(
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    pipeline: &mut Pipeline<T, R>,
+    mut input: impl FnMut(Bound<'py, PyAny>) -> PyResult<T>,
+    mut emit: impl FnMut(Vec<R>) -> PyResult<()>,
+) -> PyResult<()> {
+    let mut chunk = Vec::with_capacity(BATCH_CHUNK);
+    for item in items.try_iter()? {
+        chunk.push(input(item?)?);
+        if chunk.len() == BATCH_CHUNK {
+            if let Some(done) = py.detach(|| pipeline.push(std::mem::take(&mut chunk))) {
+                emit(done)?;
+            }
+        }
+    }
+    if let Some(done) = py.detach(|| pipeline.push(chunk)) {
+        emit(done)?;
+    }
+    if let Some(done) = py.detach(|| pipeline.finish()) {
+        emit(done)?;
+    }
+    Ok(())
+}
 
 fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
     items.try_iter()?.map(|i| i?.extract::<Vec<u8>>()).collect()
