@@ -5,7 +5,7 @@ use crate::data_key::derive_sm4_key;
 use crate::error::{Error, Result};
 use crate::json::{self, JsonError, Limits, Members, Text, Value};
 use crate::sign_text::{sign_text, KeyOrder};
-use crate::sm2::{PrivateKey, PublicKey, Signature, DEFAULT_UID};
+use crate::sm2::{message_digest, Backend, Nonce, PreparedVerification, PrivateKey, PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -109,13 +109,29 @@ impl Credentials {
         crate::hex::encode_upper(&self.data_key.encrypt_ecb_pkcs7(json::to_compact(data).as_bytes()))
     }
 
+    fn signer(&self) -> Result<&PrivateKey> {
+        self.private_key().ok_or_else(|| Error::key("these credentials have no private key to sign with"))
+    }
+
+    fn peer(&self) -> Result<&PublicKey> {
+        self.peer_public_key()
+            .ok_or_else(|| Error::signature("these credentials have no peer public key to verify with"))
+    }
+
     /// The sign text of `fields` (the plaintext `data` among them) and its SM2 signature.
     pub fn sign_fields(&self, fields: &[(Text, Value)]) -> Result<(String, [u8; 64])> {
-        let signer =
-            self.private_key().ok_or_else(|| Error::key("these credentials have no private key to sign with"))?;
+        let signer = self.signer()?;
         let text = sign_text(fields, self.app_secret(), self.key_order());
         let sig = signer.sign(text.as_bytes(), self.uid())?;
         Ok((text, sig))
+    }
+
+    /// The sign text of `fields` in `order` and its digest e under `key` (whose Z it
+    /// takes): the half of signing or verifying that needs the message.
+    fn digested(&self, fields: &[(Text, Value)], order: KeyOrder, key: &PublicKey) -> Result<DigestedText> {
+        let text = sign_text(fields, self.app_secret(), order);
+        let digest = message_digest(key, text.as_bytes(), self.uid())?;
+        Ok(DigestedText { text, digest })
     }
 
     /// Decrypt an `encData` hex string to its JSON value.
@@ -171,6 +187,15 @@ impl Message {
     }
 }
 
+/// A sign text and its digest e (SM3 of Z and the text), which SM2 signs.
+#[derive(Debug, Clone)]
+pub struct DigestedText {
+    /// The sign text.
+    pub text: String,
+    /// e = SM3(Z || text).
+    pub digest: [u8; 32],
+}
+
 /// An envelope decrypted and checked but not yet verified ([`EnvelopeCodec::open`]).
 #[derive(Debug, Clone)]
 pub struct Opened {
@@ -194,10 +219,53 @@ impl Opened {
     /// Verify `signData` over the rebuilt sign text; the text that verified, or `None` for
     /// an unsigned envelope that [`EnvelopeCodec::open`] let through.
     pub fn verify(&self, codec: &EnvelopeCodec) -> Result<Option<String>> {
+        if self.signature.is_none() {
+            return Ok(None);
+        }
+        let prepared = self.prepare(codec)?;
+        let digested = self.digest(codec)?;
+        self.conclude(codec, prepared, digested)
+    }
+
+    /// The half of [`Opened::verify`] that needs no message: the signature's curve point
+    /// (`None` when unsigned). It can run while another thread runs [`Opened::digest`].
+    pub fn prepare(&self, codec: &EnvelopeCodec) -> Result<Option<PreparedVerification>> {
         match &self.signature {
             None => Ok(None),
-            Some(sig) => codec.verify_fields(&self.fields, sig).map(Some),
+            Some(sig) => Ok(Some(codec.creds.peer()?.prepare_verification(sig))),
         }
+    }
+
+    /// The other half: the sign text in the credentials' key order, and its digest.
+    pub fn digest(&self, codec: &EnvelopeCodec) -> Result<DigestedText> {
+        let creds = &codec.creds;
+        creds.digested(&self.fields, creds.key_order(), creds.peer()?)
+    }
+
+    /// Join the halves: the text that verified (trying the other key order of PROTOCOL.md
+    /// §2 if the first fails), or `None` for an unsigned envelope.
+    pub fn conclude(
+        &self,
+        codec: &EnvelopeCodec,
+        prepared: Option<PreparedVerification>,
+        first: DigestedText,
+    ) -> Result<Option<String>> {
+        let Some(prepared) = prepared else { return Ok(None) };
+        if prepared.accepts(&first.digest) {
+            return Ok(Some(first.text));
+        }
+        let creds = &codec.creds;
+        let other = match creds.key_order() {
+            KeyOrder::Ordinal => KeyOrder::CaseInsensitive,
+            KeyOrder::CaseInsensitive => KeyOrder::Ordinal,
+        };
+        let alt = creds.digested(&self.fields, other, creds.peer()?)?;
+        if alt.text != first.text && prepared.accepts(&alt.digest) {
+            return Ok(Some(alt.text));
+        }
+        Err(Error::signature(
+            "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
+        ))
     }
 
     /// The message, once [`Opened::verify`] has returned `sign_text`.
@@ -243,9 +311,7 @@ impl EnvelopeCodec {
     /// Build the wire envelope of `data`: fields sorted by name, `encData` and `signData`
     /// present, `data` absent. Returns the envelope's members and the sign text.
     pub fn pack(&self, data: Value, opts: PackOptions) -> Result<(Vec<(Text, Value)>, String)> {
-        if self.creds.private_key().is_none() {
-            return Err(Error::key("these credentials have no private key to sign with"));
-        }
+        self.creds.signer()?;
         if !matches!(data, Value::Object(_) | Value::Array(_)) {
             return Err(Error::envelope(format!("data must be an object or array, not {}", data.type_name())));
         }
@@ -267,14 +333,20 @@ impl EnvelopeCodec {
         fields.push(("version".into(), Value::String(opts.version.as_deref().unwrap_or(VERSION).into())));
         fields.push(("data".into(), data));
         let fields = Arc::new(fields);
-        // Sign (the sign text and SM3 over it are most of the work) and encrypt the data at
-        // the same time when the message is large enough to repay the hand-off.
+        // Hash the sign text on a helper (it and SM3 are most of the work) while this thread
+        // draws the nonce (k G, the rest of signing) and encrypts the data, when the
+        // message is large enough to repay the hand-off.
         let (text, sig, enc_data) = if json::to_compact_len_at_least(&fields[fields.len() - 1].1, OVERLAP_BYTES) {
+            let signer = self.creds.signer()?;
             let (creds, on_helper) = (self.creds.clone(), fields.clone());
-            let signing = crate::overlap::spawn(move || creds.sign_fields(&on_helper));
+            let hashing = crate::overlap::spawn(move || {
+                let own = creds.signer()?.public_key();
+                creds.digested(&on_helper, creds.key_order(), own)
+            });
+            let nonce = Nonce::generate(Backend::default());
             let enc_data = self.creds.encrypt_data(&fields[fields.len() - 1].1);
-            let (text, sig) = signing.wait()?;
-            (text, sig, enc_data)
+            let hashed = hashing.wait()?;
+            (hashed.text, signer.sign_digest(&hashed.digest, nonce?)?, enc_data)
         } else {
             let (text, sig) = self.creds.sign_fields(&fields)?;
             (text, sig, self.creds.encrypt_data(&fields[fields.len() - 1].1))
@@ -372,34 +444,6 @@ impl EnvelopeCodec {
         let mut fields: Members = envelope.into_iter().filter(|(k, _)| k != "data" && k != "encData").collect();
         fields.push(("data".into(), data));
         Ok(Opened { fields, signature })
-    }
-
-    /// Verify `signData` over the sign text of `fields` (which include the plaintext data),
-    /// in the credentials' key order or the other one (PROTOCOL.md §2). Returns the text
-    /// that verified.
-    fn verify_fields(&self, fields: &[(Text, Value)], sig: &Signature) -> Result<String> {
-        let peer = self
-            .creds
-            .peer_public_key()
-            .ok_or_else(|| Error::signature("these credentials have no peer public key to verify with"))?;
-        let first = self.creds.key_order();
-        let other = match first {
-            KeyOrder::Ordinal => KeyOrder::CaseInsensitive,
-            KeyOrder::CaseInsensitive => KeyOrder::Ordinal,
-        };
-        let secret = self.creds.app_secret();
-        let text = sign_text(fields, secret, first);
-        let digest = |t: &str| crate::sm2::signature::message_digest(peer, t.as_bytes(), self.creds.uid());
-        if peer.verify_digest(&digest(&text)?, sig) {
-            return Ok(text);
-        }
-        let alt = sign_text(fields, secret, other);
-        if alt != text && peer.verify_digest(&digest(&alt)?, sig) {
-            return Ok(alt);
-        }
-        Err(Error::signature(
-            "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
-        ))
     }
 }
 

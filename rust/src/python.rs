@@ -753,14 +753,20 @@ impl PyEnvelopeCodec {
             let text = py.detach(|| opened.verify(codec)).py(py)?;
             return message_to_py(&mut Converter::new(py), &mut opened.into_message(text));
         }
-        // A large message: verify on the helper thread while this one, holding the GIL,
-        // builds the Python objects; they are dropped if the signature fails.
+        // A large message: the helper builds and hashes the sign text while this thread
+        // computes the signature's curve point, then, holding the GIL, builds the Python
+        // objects; they are dropped if the signature fails.
         let opened = Arc::new(opened);
         let (on_helper, helper_codec) = (opened.clone(), codec.clone());
-        let verifying = crate::overlap::spawn(move || on_helper.verify(&helper_codec));
+        let digesting = crate::overlap::spawn(move || on_helper.digest(&helper_codec));
+        let prepared = py.detach(|| opened.prepare(codec));
         let mut conv = Converter::new(py);
         let data = conv.convert(opened.data()).map(Bound::unbind);
-        let text = py.detach(|| verifying.wait()).py(py)?;
+        let text = py.detach(|| {
+            let digested = digesting.wait()?;
+            opened.conclude(codec, prepared?, digested)
+        });
+        let text = text.py(py)?;
         let data = data?;
         let opened = Arc::try_unwrap(opened).unwrap_or_else(|shared| (*shared).clone());
         let mut msg = opened.into_message(text);

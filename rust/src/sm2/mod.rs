@@ -13,4 +13,4 @@ pub mod signature;
 
 pub use fast::{available_backends, Backend};
 pub use keys::{PrivateKey, PublicKey};
-pub use signature::{Signature, DEFAULT_UID};
+pub use signature::{message_digest, Nonce, PreparedVerification, Signature, DEFAULT_UID};

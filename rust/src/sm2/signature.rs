@@ -12,7 +12,7 @@ use sm2::elliptic_curve::ff::PrimeField;
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::Group;
 use sm2::{FieldBytes, ProjectivePoint, Scalar};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The uid everyone uses (GM/T 0009).
 pub const DEFAULT_UID: &[u8] = b"1234567812345678";
@@ -137,6 +137,54 @@ impl Signature {
     }
 }
 
+/// A fresh signing nonce k with x1 of k G already computed: the costly half of a
+/// signature, which does not depend on the message, so it can be drawn on one thread
+/// while another is still hashing (see `envelope`). It signs once: signing consumes it,
+/// and it can be neither cloned nor printed.
+pub struct Nonce {
+    k: Zeroizing<[u8; 32]>,
+    x1: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Nonce(..)")
+    }
+}
+
+impl Nonce {
+    /// A random nonce, with x1 computed by `backend`.
+    pub fn generate(backend: Backend) -> Result<Self> {
+        loop {
+            let mut k = Zeroizing::new([0u8; 32]);
+            getrandom::fill(&mut k[..])
+                .map_err(|_| Error::signature("the operating system's random generator failed"))?;
+            if let Some(n) = Self::from_k(backend, &k) {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// The nonce of a given k; `None` when k is not in [1, n-1]. For test vectors only.
+    fn from_k(backend: Backend, k: &[u8; 32]) -> Option<Self> {
+        let x1: [u8; 32] = match backend {
+            Backend::Portable => {
+                let k: Option<Scalar> = Scalar::from_repr(FieldBytes::from(*k)).into();
+                let k = k.filter(|k| !bool::from(k.is_zero()))?;
+                let x: [u8; 32] = (ProjectivePoint::GENERATOR * k).to_affine().x().into();
+                reduce(&x).to_repr().into()
+            }
+            _ => {
+                let mut x = fast::nonce_x1(backend, k)?;
+                let be = fast::limbs_to_be(&x);
+                x.zeroize();
+                be
+            }
+        };
+        Some(Nonce { k: Zeroizing::new(*k), x1: Zeroizing::new(x1) })
+    }
+}
+
 impl PrivateKey {
     /// Sign `message` with a fresh random k. Returns raw `r || s`.
     ///
@@ -148,13 +196,28 @@ impl PrivateKey {
     /// ```
     pub fn sign(&self, message: &[u8], uid: &[u8]) -> Result<[u8; 64]> {
         let e = message_digest(self.public_key(), message, uid)?;
+        self.sign_digest(&e, Nonce::generate(Backend::default())?)
+    }
+
+    /// Sign the digest e with a nonce drawn earlier ([`Nonce::generate`]). Should the nonce
+    /// not fit this digest (r = 0, r + k = n or s = 0: about one chance in 2^256), another
+    /// is drawn.
+    ///
+    /// ```
+    /// use medpay_core::sm2::{message_digest, Backend, Nonce, PrivateKey, DEFAULT_UID};
+    /// let sk = PrivateKey::generate().unwrap();
+    /// let nonce = Nonce::generate(Backend::default()).unwrap(); // before the message is known
+    /// let e = message_digest(sk.public_key(), b"hello", DEFAULT_UID).unwrap();
+    /// let sig = sk.sign_digest(&e, nonce).unwrap();
+    /// assert!(sk.public_key().verify(b"hello", &sig, DEFAULT_UID));
+    /// ```
+    pub fn sign_digest(&self, e: &[u8; 32], nonce: Nonce) -> Result<[u8; 64]> {
+        let mut nonce = nonce;
         loop {
-            let mut kb = Zeroizing::new([0u8; 32]);
-            getrandom::fill(&mut kb[..])
-                .map_err(|_| Error::signature("the operating system's random generator failed"))?;
-            if let Some(sig) = self.sign_digest_with_k(&e, &kb) {
+            if let Some(sig) = self.sign_with_nonce(e, &nonce) {
                 return Ok(sig);
             }
+            nonce = Nonce::generate(Backend::default())?;
         }
     }
 
@@ -170,20 +233,25 @@ impl PrivateKey {
     ///
     /// For tests and benchmarks: a fixed or repeated k reveals the private key.
     pub fn sign_digest_with_k_using(&self, backend: Backend, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+        let nonce = Nonce::from_k(backend, k)?;
         match backend {
-            Backend::Portable => self.sign_digest_portable(e, k),
-            _ => fast::sign(backend, &self.fast, e, k),
+            Backend::Portable => self.sign_with_nonce_portable(e, &nonce),
+            _ => self.sign_with_nonce(e, &nonce),
         }
     }
 
-    fn sign_digest_portable(&self, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
-        let k: Option<Scalar> = Scalar::from_repr(FieldBytes::from(*k)).into();
-        let k = k?;
-        if bool::from(k.is_zero()) {
-            return None;
-        }
-        let x1 = (ProjectivePoint::GENERATOR * k).to_affine().x();
-        let r = reduce(e) + reduce(&x1.into());
+    /// r = e + x1, s = (1 + d)^-1 (k - r d); constant time in k and d.
+    fn sign_with_nonce(&self, e: &[u8; 32], nonce: &Nonce) -> Option<[u8; 64]> {
+        let mut x1 = fast::limbs_from_be(&nonce.x1);
+        let sig = fast::sign_with_x1(&self.fast, e, &nonce.k, &x1);
+        x1.zeroize();
+        sig
+    }
+
+    /// The same with RustCrypto's scalars: the reference the tests hold the fast path to.
+    fn sign_with_nonce_portable(&self, e: &[u8; 32], nonce: &Nonce) -> Option<[u8; 64]> {
+        let k: Scalar = Option::from(Scalar::from_repr(FieldBytes::from(*nonce.k)))?;
+        let r = reduce(e) + reduce(&nonce.x1);
         if bool::from(r.is_zero()) || bool::from((r + k).is_zero()) {
             return None;
         }
@@ -195,6 +263,32 @@ impl PrivateKey {
         out[..32].copy_from_slice(&r.to_repr());
         out[32..].copy_from_slice(&s.to_repr());
         Some(out)
+    }
+}
+
+/// The message-independent half of verifying a signature: x1 of s G + (r + s) P, most of
+/// the work, done before (or while) the message is hashed. [`PreparedVerification::accepts`]
+/// then checks a digest cheaply, so trying a second sign text costs only its hash.
+#[derive(Clone, Copy)]
+pub struct PreparedVerification {
+    r: [u8; 32],
+    point: Option<PreparedPoint>,
+}
+
+#[derive(Clone, Copy)]
+enum PreparedPoint {
+    Fast(fast::VerifyPoint),
+    Portable(Scalar),
+}
+
+impl PreparedVerification {
+    /// Whether the signature is valid for the digest e.
+    pub fn accepts(&self, e: &[u8; 32]) -> bool {
+        match &self.point {
+            None => false,
+            Some(PreparedPoint::Fast(p)) => p.accepts(e, &self.r),
+            Some(PreparedPoint::Portable(x1)) => reduce(e) + x1 == reduce(&self.r),
+        }
     }
 }
 
@@ -213,25 +307,42 @@ impl PublicKey {
 
     /// `verify_digest` with a chosen backend.
     pub fn verify_digest_using(&self, backend: Backend, e: &[u8; 32], sig: &Signature) -> bool {
-        match backend {
-            Backend::Portable => self.verify_digest_portable(e, sig),
-            _ => fast::verify(backend, &self.fast, e, &sig.r, &sig.s),
-        }
+        self.prepare_verification_using(backend, sig).accepts(e)
     }
 
-    fn verify_digest_portable(&self, e: &[u8; 32], sig: &Signature) -> bool {
-        let r = reduce(&sig.r);
-        let s = reduce(&sig.s);
-        let t = r + s;
+    /// Do the message-independent half of verifying `sig`.
+    ///
+    /// ```
+    /// use medpay_core::sm2::{message_digest, PrivateKey, Signature, DEFAULT_UID};
+    /// let sk = PrivateKey::generate().unwrap();
+    /// let sig = Signature::parse(&sk.sign(b"hello", DEFAULT_UID).unwrap()).unwrap();
+    /// let prepared = sk.public_key().prepare_verification(&sig); // before hashing
+    /// let e = message_digest(sk.public_key(), b"hello", DEFAULT_UID).unwrap();
+    /// assert!(prepared.accepts(&e));
+    /// ```
+    pub fn prepare_verification(&self, sig: &Signature) -> PreparedVerification {
+        self.prepare_verification_using(Backend::default(), sig)
+    }
+
+    /// `prepare_verification` with a chosen backend.
+    pub fn prepare_verification_using(&self, backend: Backend, sig: &Signature) -> PreparedVerification {
+        let point = match backend {
+            Backend::Portable => self.prepare_portable(sig).map(PreparedPoint::Portable),
+            _ => fast::verify_point(backend, &self.fast, &sig.r, &sig.s).map(PreparedPoint::Fast),
+        };
+        PreparedVerification { r: sig.r, point }
+    }
+
+    fn prepare_portable(&self, sig: &Signature) -> Option<Scalar> {
+        let t = reduce(&sig.r) + reduce(&sig.s);
         if bool::from(t.is_zero()) {
-            return false;
+            return None;
         }
-        let p = ProjectivePoint::GENERATOR * s + self.point.to_projective() * t;
+        let p = ProjectivePoint::GENERATOR * reduce(&sig.s) + self.point.to_projective() * t;
         if bool::from(p.is_identity()) {
-            return false;
+            return None;
         }
-        let x1 = p.to_affine().x();
-        reduce(e) + reduce(&x1.into()) == r
+        Some(reduce(&p.to_affine().x().into()))
     }
 }
 
@@ -276,6 +387,33 @@ mod tests {
         assert!(sk.public_key().verify(b"m", &sig, b"other-uid"));
         assert!(!sk.public_key().verify(b"m", &sig, DEFAULT_UID));
         assert!(!sk.public_key().verify(b"m2", &sig, b"other-uid"));
+    }
+
+    #[test]
+    fn a_nonce_drawn_before_the_message_signs_it_on_every_backend() {
+        let sk = PrivateKey::generate().unwrap();
+        let e = message_digest(sk.public_key(), b"m", DEFAULT_UID).unwrap();
+        for b in crate::sm2::available_backends() {
+            let sig = sk.sign_digest(&e, Nonce::generate(b).unwrap()).unwrap();
+            assert!(sk.public_key().verify(b"m", &sig, DEFAULT_UID), "{}", b.name());
+        }
+    }
+
+    #[test]
+    fn a_prepared_verification_accepts_only_the_signed_digest_on_every_backend() {
+        let sk = PrivateKey::generate().unwrap();
+        let pk = sk.public_key();
+        let sig = Signature::from_raw(&sk.sign(b"m", DEFAULT_UID).unwrap()).unwrap();
+        let right = message_digest(pk, b"m", DEFAULT_UID).unwrap();
+        let wrong = message_digest(pk, b"m2", DEFAULT_UID).unwrap();
+        for b in crate::sm2::available_backends() {
+            let prepared = pk.prepare_verification_using(b, &sig);
+            assert!(!prepared.accepts(&wrong), "{}", b.name());
+            assert!(prepared.accepts(&right), "{}", b.name());
+        }
+        // Another key's point never accepts.
+        let other = PrivateKey::generate().unwrap();
+        assert!(!other.public_key().prepare_verification(&sig).accepts(&right));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::field::{FieldMul, Fe, P, U128};
 use super::point::GTable;
-use super::{Aff, PTable, SecretScalars};
+use super::{Aff, PTable, VerifyPoint};
 use std::sync::OnceLock;
 
 /// BMI2, ADX and AVX2 are all present (checked once).
@@ -432,29 +432,29 @@ fn sub_asm(a: &Fe, b: &Fe) -> Fe {
 }
 
 #[target_feature(enable = "bmi2,adx,avx2")]
-fn sign_impl(g: &GTable, sec: &SecretScalars, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
-    super::sign_core::<Adx>(g, sec, e, k)
+fn nonce_x1_impl(g: &GTable, k: &[u8; 32]) -> Option<[u64; 4]> {
+    super::nonce_x1_core::<Adx>(g, k)
 }
 
 #[target_feature(enable = "bmi2,adx,avx2")]
-fn verify_impl(g: &GTable, pk: &Aff, t: Option<&PTable>, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> bool {
-    super::verify_core::<Adx>(g, pk, t, e, r, s)
+fn verify_point_impl(g: &GTable, pk: &Aff, t: Option<&PTable>, r: &[u8; 32], s: &[u8; 32]) -> Option<VerifyPoint> {
+    super::verify_point_core::<Adx>(g, pk, t, r, s)
 }
 
-/// Sign; call only when `available()`.
-pub(crate) fn sign(g: &GTable, sec: &SecretScalars, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+/// x1 of k G mod n (the costly half of signing).
+pub(crate) fn nonce_x1(g: &GTable, k: &[u8; 32]) -> Option<[u64; 4]> {
     if !available() {
-        return super::sign_core::<U128>(g, sec, e, k);
+        return super::nonce_x1_core::<U128>(g, k);
     }
     // SAFETY: the CPU has BMI2, ADX and AVX2 (checked just above).
-    unsafe { sign_impl(g, sec, e, k) }
+    unsafe { nonce_x1_impl(g, k) }
 }
 
-/// Verify; call only when `available()`.
-pub(crate) fn verify(g: &GTable, pk: &Aff, t: Option<&PTable>, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> bool {
+/// The message-independent half of verifying.
+pub(crate) fn verify_point(g: &GTable, pk: &Aff, t: Option<&PTable>, r: &[u8; 32], s: &[u8; 32]) -> Option<VerifyPoint> {
     if !available() {
-        return super::verify_core::<U128>(g, pk, t, e, r, s);
+        return super::verify_point_core::<U128>(g, pk, t, r, s);
     }
     // SAFETY: the CPU has BMI2, ADX and AVX2 (checked just above).
-    unsafe { verify_impl(g, pk, t, e, r, s) }
+    unsafe { verify_point_impl(g, pk, t, r, s) }
 }

@@ -21,7 +21,8 @@ mod scalar;
 mod adx;
 
 use super::curve;
-use field::{from_mont, limbs_from_be, limbs_to_be, lt, to_mont, FieldMul, P, U128};
+pub(crate) use field::{limbs_from_be, limbs_to_be};
+use field::{from_mont, lt, to_mont, Fe, FieldMul, P, U128};
 use point::{add_vartime, affine_x, Aff, Comb, GTable};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -161,16 +162,27 @@ impl PublicCache {
     }
 }
 
-/// Sign: `None` when k is not in [1, n-1] or gives r = 0, r + k = n or s = 0.
+/// x1 of k G reduced mod n: the costly half of a signature, which needs no message.
+/// `None` when k is not in [1, n-1].
 #[cfg_attr(not(debug_assertions), inline(always))]
-fn sign_core<M: FieldMul>(g: &GTable, sec: &SecretScalars, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+fn nonce_x1_core<M: FieldMul>(g: &GTable, k: &[u8; 32]) -> Option<[u64; 4]> {
     let mut k = limbs_from_be(k);
     if !scalar::is_below_n(&k) || scalar::is_zero(&k) {
+        k.zeroize();
         return None;
     }
-    let x1 = from_mont(&affine_x::<M>(&g.mul_ct::<M>(&k)));
-    let r = scalar::add(&scalar::reduce(&limbs_from_be(e)), &scalar::reduce(&x1));
+    let x1 = scalar::reduce(&from_mont(&affine_x::<M>(&g.mul_ct::<M>(&k))));
+    k.zeroize();
+    Some(x1)
+}
+
+/// The rest of a signature once x1 (of k G, mod n) is known: r = e + x1, s = (1 + d)^-1
+/// (k - r d). `None` when r = 0, r + k = n or s = 0. Constant time in k and d.
+pub(crate) fn sign_with_x1(sec: &SecretScalars, e: &[u8; 32], k: &[u8; 32], x1: &[u64; 4]) -> Option<[u8; 64]> {
+    let mut k = limbs_from_be(k);
+    let r = scalar::add(&scalar::reduce(&limbs_from_be(e)), x1);
     if scalar::is_zero(&r) || scalar::is_zero(&scalar::add(&r, &k)) {
+        k.zeroize();
         return None;
     }
     let rd = scalar::mont_mul(&r, &sec.d_m);
@@ -187,77 +199,95 @@ fn sign_core<M: FieldMul>(g: &GTable, sec: &SecretScalars, e: &[u8; 32], k: &[u8
     Some(out)
 }
 
-/// Verify (r, s) over e: x1 of s G + (r + s) P must satisfy (e + x1) mod n = r.
+/// s G + (r + s) P of a verification, kept as Jacobian X and Z^2 (x1 = X / Z^2): all of
+/// the work that does not depend on the message. `None` when the signature cannot verify
+/// whatever the message (r + s = n, or the sum is the point at infinity).
+#[derive(Clone, Copy)]
+pub(crate) struct VerifyPoint {
+    x: Fe,
+    z2: Fe,
+}
+
 #[cfg_attr(not(debug_assertions), inline(always))]
-fn verify_core<M: FieldMul>(
+fn verify_point_core<M: FieldMul>(
     g: &GTable,
     pk: &Aff,
     ptable: Option<&PTable>,
-    e: &[u8; 32],
     r: &[u8; 32],
     s: &[u8; 32],
-) -> bool {
+) -> Option<VerifyPoint> {
     let r = scalar::reduce(&limbs_from_be(r));
     let s = scalar::reduce(&limbs_from_be(s));
     let t = scalar::add(&r, &s);
     if scalar::is_zero(&t) {
-        return false;
+        return None;
     }
     let sum = match ptable {
         Some(tb) => add_vartime::<M>(&g.mul_vartime::<M>(&s), &tb.mul_vartime::<M>(&t)),
         None => point::double_mul_vartime::<M>(&g.rows[0], &s, pk, &t),
     };
     if sum.is_identity_vartime() {
-        return false;
+        return None;
     }
-    // x1 mod n = r - e mod n =: c, and x1 < p < 2n, so x1 is c or c + n. Compare
-    // X = x1 Z^2 for each instead of inverting Z.
-    let c = scalar::sub(&r, &scalar::reduce(&limbs_from_be(e)));
-    let z2 = M::sqr(&sum.z);
-    if M::mul(&to_mont::<M>(&c), &z2) == sum.x {
-        return true;
-    }
-    let (c0, carry) = field::adc(c[0], scalar::N[0], 0);
-    let (c1, carry) = field::adc(c[1], scalar::N[1], carry);
-    let (c2, carry) = field::adc(c[2], scalar::N[2], carry);
-    let (c3, carry) = field::adc(c[3], scalar::N[3], carry);
-    let cn = [c0, c1, c2, c3];
-    carry == 0 && lt(&cn, &P) && M::mul(&to_mont::<M>(&cn), &z2) == sum.x
+    Some(VerifyPoint { x: sum.x, z2: M::sqr(&sum.z) })
 }
 
-/// Sign with a fast backend (`Portable` is served by the caller; treated as `Fast` here).
-pub(crate) fn sign(backend: Backend, sec: &SecretScalars, e: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+impl VerifyPoint {
+    /// Whether (e + x1) mod n = r.
+    pub(crate) fn accepts(&self, e: &[u8; 32], r: &[u8; 32]) -> bool {
+        // x1 mod n = r - e mod n =: c, and x1 < p < 2n, so x1 is c or c + n. Compare
+        // X = x1 Z^2 for each instead of inverting Z.
+        let c = scalar::sub(&scalar::reduce(&limbs_from_be(r)), &scalar::reduce(&limbs_from_be(e)));
+        if U128::mul(&to_mont::<U128>(&c), &self.z2) == self.x {
+            return true;
+        }
+        let (c0, carry) = field::adc(c[0], scalar::N[0], 0);
+        let (c1, carry) = field::adc(c[1], scalar::N[1], carry);
+        let (c2, carry) = field::adc(c[2], scalar::N[2], carry);
+        let (c3, carry) = field::adc(c[3], scalar::N[3], carry);
+        let cn = [c0, c1, c2, c3];
+        carry == 0 && lt(&cn, &P) && U128::mul(&to_mont::<U128>(&cn), &self.z2) == self.x
+    }
+}
+
+/// x1 of k G mod n with a fast backend (`Portable` is served by the caller; treated as
+/// `Fast` here). `None` when k is not in [1, n-1].
+pub(crate) fn nonce_x1(backend: Backend, k: &[u8; 32]) -> Option<[u64; 4]> {
     let g = g_table();
     #[cfg(target_arch = "x86_64")]
     if backend == Backend::FastAdx && adx::available() {
-        return adx::sign(g, sec, e, k);
+        return adx::nonce_x1(g, k);
     }
     let _ = backend;
-    sign_core::<U128>(g, sec, e, k)
+    nonce_x1_core::<U128>(g, k)
 }
 
-/// Verify with a fast backend (`Portable` is served by the caller; treated as `Fast` here).
-pub(crate) fn verify(backend: Backend, pk: &PublicCache, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> bool {
+/// The message-independent half of a verification with a fast backend (`Portable` is
+/// served by the caller; treated as `Fast` here).
+pub(crate) fn verify_point(backend: Backend, pk: &PublicCache, r: &[u8; 32], s: &[u8; 32]) -> Option<VerifyPoint> {
+    verify_point_with(backend, pk, pk.table(), r, s)
+}
+
+fn verify_point_with(
+    backend: Backend,
+    pk: &PublicCache,
+    table: Option<&PTable>,
+    r: &[u8; 32],
+    s: &[u8; 32],
+) -> Option<VerifyPoint> {
     let g = g_table();
-    let table = pk.table();
     #[cfg(target_arch = "x86_64")]
     if backend == Backend::FastAdx && adx::available() {
-        return adx::verify(g, &pk.point, table, e, r, s);
+        return adx::verify_point(g, &pk.point, table, r, s);
     }
     let _ = backend;
-    verify_core::<U128>(g, &pk.point, table, e, r, s)
+    verify_point_core::<U128>(g, &pk.point, table, r, s)
 }
 
 /// The generic verification path without the per-key comb, for tests and benchmarks.
 #[cfg(test)]
 pub(crate) fn verify_without_table(backend: Backend, pk: &PublicCache, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> bool {
-    let g = g_table();
-    #[cfg(target_arch = "x86_64")]
-    if backend == Backend::FastAdx && adx::available() {
-        return adx::verify(g, &pk.point, None, e, r, s);
-    }
-    let _ = backend;
-    verify_core::<U128>(g, &pk.point, None, e, r, s)
+    verify_point_with(backend, pk, None, r, s).is_some_and(|p| p.accepts(e, r))
 }
 
 #[cfg(test)]
