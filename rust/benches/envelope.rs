@@ -1,5 +1,6 @@
 //! The envelope's pieces on a 6201 fee upload (30 fee lines, ~27 KB of JSON) and a small
-//! 6301 query: JSON parse, sign text, compact JSON, `pack_json` and `unpack_json`.
+//! 6301 query: JSON parse (alone and into values), sign text (from values and straight from
+//! the text), compact JSON, the envelope's parse and decryption, `pack_json` and `unpack_json`.
 //! A plain timing loop: `cargo bench -p medpay-core --bench envelope` prints microseconds
 //! per operation and operations per second. BENCH_SECS sets the time per case (default
 //! 0.3); words after `--` run only the cases whose name contains one.
@@ -7,7 +8,7 @@
 use medpay_core::batch::parallel_map;
 use medpay_core::envelope::{Credentials, EnvelopeCodec, PackOptions};
 use medpay_core::json::{self, Limits};
-use medpay_core::sign_text::{sign_text, KeyOrder};
+use medpay_core::sign_text::{canonical_json_of_text, sign_text, KeyOrder, Style};
 use medpay_core::sm2::PrivateKey;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -258,6 +259,20 @@ fn main() {
             }));
         }
 
+        let name = format!("{label} parse, no builder");
+        if want(&name) {
+            report(&name, rate(secs, || {
+                black_box(json::parse_with(black_box(text.as_bytes()), limits, &mut Discard).is_ok());
+            }));
+        }
+
+        let name = format!("{label} canonical_json_of_text");
+        if want(&name) {
+            report(&name, rate(secs, || {
+                black_box(canonical_json_of_text(black_box(text.as_bytes()), limits, Style::PROTOCOL).unwrap());
+            }));
+        }
+
         let name = format!("{label} json::to_compact");
         if want(&name) {
             report(&name, rate(secs, || {
@@ -280,6 +295,14 @@ fn main() {
         }
 
         let body = inst.pack_json(data.clone(), opts.clone()).expect("pack");
+        let name = format!("{label} envelope parse+decrypt");
+        if want(&name) {
+            report(&name, rate(secs, || {
+                let m = center.parse(black_box(body.as_bytes())).unwrap();
+                black_box(center.open_text(m, true).unwrap().decrypt(&center).unwrap());
+            }));
+        }
+
         let name = format!("{label} unpack_json");
         if want(&name) {
             let msg = center.unpack_json(body.as_bytes(), true).expect("unpack");
@@ -307,5 +330,33 @@ fn main() {
                 }));
             }
         }
+    }
+}
+
+/// Keeps nothing: the cost of the parse alone, the floor under every `json::Builder`.
+struct Discard;
+
+impl<'a> json::Builder<'a> for Discard {
+    type Out = ();
+    fn null(&mut self, _: usize) -> Result<(), json::Abort> {
+        Ok(())
+    }
+    fn boolean(&mut self, _: bool, _: usize) -> Result<(), json::Abort> {
+        Ok(())
+    }
+    fn number(&mut self, _: &'a str, _: usize) -> Result<(), json::Abort> {
+        Ok(())
+    }
+    fn string(&mut self, _: &'a str, _: usize) -> Result<(), json::Abort> {
+        Ok(())
+    }
+    fn decoded_string(&mut self, _: String, _: usize) -> Result<(), json::Abort> {
+        Ok(())
+    }
+    fn array(&mut self, _: std::vec::Drain<'_, ()>, _: usize) -> Result<(), json::Abort> {
+        Ok(())
+    }
+    fn object(&mut self, _: std::vec::Drain<'_, (json::Key<'a>, ())>, _: usize) -> Result<(), json::Abort> {
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use crate::data_key::derive_sm4_key;
 use crate::error::{Error, Result};
 use crate::json::{self, JsonError, Limits, Members, Text, Value};
-use crate::sign_text::{sign_text, KeyOrder};
+use crate::sign_text::{canonical_json_of_text, sign_text, sign_text_with_canonical_data, KeyOrder, Style};
 use crate::sm2::{message_digest, Backend, Nonce, PreparedVerification, PrivateKey, PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -142,19 +142,32 @@ impl Credentials {
 
 /// Decrypt `encData` under `key` and parse the JSON inside.
 pub fn decrypt_data_with(key: &Sm4Key, enc_data: &str, limits: Limits) -> Result<Value> {
+    let plain = decrypt_text(key, enc_data)?;
+    json::parse(&plain, limits).map_err(decrypted_json_error)
+}
+
+/// Decrypt `encData` under `key` to the JSON text inside.
+fn decrypt_text(key: &Sm4Key, enc_data: &str) -> Result<Zeroizing<Vec<u8>>> {
     let cipher = crate::hex::decode(enc_data.trim().as_bytes()).map_err(|e| match e {
         crate::hex::HexError::OddLength => Error::decrypt("encData has an odd number of hex digits"),
         crate::hex::HexError::InvalidChar(i) => {
             Error::decrypt(format!("encData has a non-hex character at position {i}"))
         }
     })?;
-    let plain = Zeroizing::new(key.decrypt_ecb_pkcs7(&cipher)?);
-    json::parse(&plain, limits).map_err(|e| match e {
-        JsonError::Syntax { .. } => {
-            Error::decrypt(format!("decrypted encData is not JSON ({e}): wrong appSecret?"))
-        }
+    Ok(Zeroizing::new(key.decrypt_ecb_pkcs7(&cipher)?))
+}
+
+/// The error for decrypted `encData` that is not acceptable JSON.
+pub fn decrypted_json_error(e: JsonError) -> Error {
+    match e {
+        JsonError::Syntax { .. } => Error::decrypt(format!("decrypted encData is not JSON ({e}): wrong appSecret?")),
         other => Error::envelope(format!("decrypted data: {other}")),
-    })
+    }
+}
+
+/// The error for a plaintext `data` string that is not acceptable JSON.
+pub fn data_string_json_error(e: JsonError) -> Error {
+    Error::envelope(format!("data: {e}"))
 }
 
 /// Wire options of one `pack`.
@@ -230,10 +243,7 @@ impl Opened {
     /// The half of [`Opened::verify`] that needs no message: the signature's curve point
     /// (`None` when unsigned). It can run while another thread runs [`Opened::digest`].
     pub fn prepare(&self, codec: &EnvelopeCodec) -> Result<Option<PreparedVerification>> {
-        match &self.signature {
-            None => Ok(None),
-            Some(sig) => Ok(Some(codec.creds.peer()?.prepare_verification(sig))),
-        }
+        prepare_signature(codec, self.signature.as_ref())
     }
 
     /// The other half: the sign text in the credentials' key order, and its digest.
@@ -392,6 +402,12 @@ impl EnvelopeCodec {
     /// which [`Opened::verify`] does (possibly on another thread, while the caller reads
     /// the data).
     pub fn open(&self, envelope: Members, require_signature: bool) -> Result<Opened> {
+        self.open_text(envelope, require_signature)?.parse(self)
+    }
+
+    /// [`EnvelopeCodec::open`] short of parsing the data: the plaintext JSON text stays
+    /// text, for a caller that builds its own form of it straight from the text.
+    pub fn open_text(&self, envelope: Members, require_signature: bool) -> Result<OpenedText> {
         let get = |name: &str| envelope.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         let string_field = |name: &str| -> Result<Option<&str>> {
             match get(name) {
@@ -422,16 +438,10 @@ impl EnvelopeCodec {
         }
         let enc = string_field("encData")?.filter(|s| !s.is_empty());
         let plain = get("data").filter(|v| !matches!(v, Value::Null));
-        let data = match (enc, plain) {
-            (Some(_), Some(_)) => return Err(Error::envelope("the envelope has both data and encData")),
-            (Some(e), None) => self.creds.decrypt_data(e, self.limits)?,
-            (None, Some(Value::String(s))) if !s.is_empty() => {
-                // Some senders put the plaintext JSON in `data` as a string.
-                json::parse(s.as_bytes(), self.limits).map_err(|e| Error::envelope(format!("data: {e}")))?
-            }
-            (None, Some(v)) => v.clone(),
-            (None, None) => Value::Null,
-        };
+        if let (Some(_), Some(_)) = (enc, plain) {
+            return Err(Error::envelope("the envelope has both data and encData"));
+        }
+        let encrypted = enc.is_some();
         let signature = match get("signData") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
@@ -441,9 +451,165 @@ impl EnvelopeCodec {
         if signature.is_none() && require_signature {
             return Err(Error::signature("the envelope has no signData"));
         }
-        let mut fields: Members = envelope.into_iter().filter(|(k, _)| k != "data" && k != "encData").collect();
+        let (mut enc_data, mut data) = (None, Value::Null);
+        let mut fields: Members = Vec::with_capacity(envelope.len());
+        for (k, v) in envelope {
+            match k.as_str() {
+                "encData" => enc_data = Some(v),
+                "data" => data = v,
+                _ => fields.push((k, v)),
+            }
+        }
+        let data = match (enc_data, data) {
+            (Some(Value::String(hex)), _) if encrypted => DataText::Encrypted(hex),
+            // Some senders put the plaintext JSON in `data` as a string.
+            (_, Value::String(s)) if !s.is_empty() => DataText::String(s),
+            (_, v) => DataText::Parsed(v),
+        };
+        Ok(OpenedText { fields, data, signature })
+    }
+}
+
+/// The `data` of an opened envelope, before decryption and parsing.
+#[derive(Clone)]
+enum DataText {
+    /// `encData` (hex).
+    Encrypted(Text),
+    /// `encData` decrypted ([`OpenedText::decrypt`]).
+    Decrypted(Zeroizing<Vec<u8>>),
+    /// A JSON text sent as the string `data`.
+    String(Text),
+    /// A JSON value sent as `data` (or `Null` when there was none).
+    Parsed(Value),
+}
+
+/// An envelope opened like [`Opened`] but its data not yet decrypted or parsed
+/// ([`EnvelopeCodec::open_text`]). The signature can be checked from the data's text
+/// directly: [`OpenedText::digest`] decrypts it and builds its canonical JSON without
+/// parsing it into a [`Value`], so that one thread can do that while another builds its
+/// own form of the data from [`OpenedText::plaintext`].
+#[derive(Clone)]
+pub struct OpenedText {
+    /// Every top-level field except `data` and `encData`.
+    fields: Members,
+    data: DataText,
+    signature: Option<Signature>,
+}
+
+impl OpenedText {
+    /// About how many bytes of JSON the data has (0 if it arrived as a JSON value).
+    pub fn text_len(&self) -> usize {
+        match &self.data {
+            DataText::Encrypted(hex) => hex.len() / 2,
+            DataText::Decrypted(b) => b.len(),
+            DataText::String(s) => s.len(),
+            DataText::Parsed(_) => 0,
+        }
+    }
+
+    /// Decrypt `encData` now, so that [`OpenedText::text`] has it (and other threads need
+    /// not decrypt it again).
+    pub fn decrypt(mut self, codec: &EnvelopeCodec) -> Result<Self> {
+        if let DataText::Encrypted(hex) = &self.data {
+            self.data = DataText::Decrypted(decrypt_text(codec.creds.data_key(), hex)?);
+        }
+        Ok(self)
+    }
+
+    /// The data's JSON text, once decrypted; `None` while still encrypted, or when the data
+    /// arrived as a JSON value.
+    pub fn text(&self) -> Option<&[u8]> {
+        match &self.data {
+            DataText::Decrypted(b) => Some(b),
+            DataText::String(s) => Some(s.as_bytes()),
+            DataText::Encrypted(_) | DataText::Parsed(_) => None,
+        }
+    }
+
+    /// Run `f` on the data's JSON text (decrypting it for the call if need be); `None`
+    /// when the data arrived as a JSON value.
+    fn with_text<R>(&self, codec: &EnvelopeCodec, f: impl FnOnce(Option<&[u8]>) -> Result<R>) -> Result<R> {
+        match &self.data {
+            DataText::Encrypted(hex) => f(Some(&decrypt_text(codec.creds.data_key(), hex)?)),
+            _ => f(self.text()),
+        }
+    }
+
+    /// The top-level fields other than `data` and `encData`, in wire order.
+    pub fn fields(&self) -> &[(Text, Value)] {
+        &self.fields
+    }
+
+    /// Whether the envelope carried `signData`.
+    pub fn is_signed(&self) -> bool {
+        self.signature.is_some()
+    }
+
+    /// How a JSON error in the data's text is reported.
+    pub fn json_error(&self, e: JsonError) -> Error {
+        match &self.data {
+            DataText::String(_) => data_string_json_error(e),
+            _ => decrypted_json_error(e),
+        }
+    }
+
+    /// Decrypt and parse the data: the [`Opened`] envelope.
+    pub fn parse(self, codec: &EnvelopeCodec) -> Result<Opened> {
+        let data = self.with_text(codec, |text| match (text, &self.data) {
+            (Some(t), _) => json::parse(t, codec.limits).map_err(|e| self.json_error(e)),
+            (None, DataText::Parsed(v)) => Ok(v.clone()),
+            (None, _) => Ok(Value::Null),
+        })?;
+        let mut fields = self.fields;
         fields.push(("data".into(), data));
-        Ok(Opened { fields, signature })
+        Ok(Opened { fields, signature: self.signature })
+    }
+
+    /// [`Opened::prepare`]: the signature's curve point, no message needed.
+    pub fn prepare(&self, codec: &EnvelopeCodec) -> Result<Option<PreparedVerification>> {
+        prepare_signature(codec, self.signature.as_ref())
+    }
+
+    /// [`Opened::digest`] from the data text: its canonical JSON is built in one pass over
+    /// the text (the data's JSON errors are those of [`OpenedText::parse`]).
+    pub fn digest(&self, codec: &EnvelopeCodec) -> Result<DigestedText> {
+        let creds = &codec.creds;
+        let style = Style::with_order(creds.key_order());
+        let canonical = self.with_text(codec, |text| match text {
+            Some(t) => canonical_json_of_text(t, codec.limits, style).map_err(|e| self.json_error(e)),
+            None => Ok(None),
+        })?;
+        match canonical {
+            Some(data) => {
+                let text = sign_text_with_canonical_data(&self.fields, &data, creds.app_secret(), style);
+                let digest = message_digest(creds.peer()?, text.as_bytes(), creds.uid())?;
+                Ok(DigestedText { text, digest })
+            }
+            // A scalar (or already parsed) data: the parsed route.
+            None => self.clone().parse(codec)?.digest(codec),
+        }
+    }
+
+    /// [`Opened::conclude`]; the other key order, if needed, is tried on the parsed data.
+    pub fn conclude(
+        &self,
+        codec: &EnvelopeCodec,
+        prepared: Option<PreparedVerification>,
+        first: DigestedText,
+    ) -> Result<Option<String>> {
+        match prepared {
+            None => Ok(None),
+            Some(p) if p.accepts(&first.digest) => Ok(Some(first.text)),
+            Some(_) => self.clone().parse(codec)?.conclude(codec, prepared, first),
+        }
+    }
+}
+
+/// The message-independent half of verifying `signature` with the peer's key.
+fn prepare_signature(codec: &EnvelopeCodec, signature: Option<&Signature>) -> Result<Option<PreparedVerification>> {
+    match signature {
+        None => Ok(None),
+        Some(sig) => Ok(Some(codec.creds.peer()?.prepare_verification(sig))),
     }
 }
 

@@ -94,6 +94,8 @@ pub enum JsonError {
     TooDeep(usize),
     /// Longer than the limit.
     TooLarge { size: usize, limit: usize },
+    /// A [`Builder`] gave up (it holds the reason).
+    Aborted,
 }
 
 impl std::fmt::Display for JsonError {
@@ -105,6 +107,7 @@ impl std::fmt::Display for JsonError {
             JsonError::TooLarge { size, limit } => {
                 write!(f, "JSON of {size} bytes is over the limit of {limit} bytes")
             }
+            JsonError::Aborted => write!(f, "JSON parse stopped by its builder"),
         }
     }
 }
@@ -117,14 +120,98 @@ impl std::fmt::Display for JsonError {
 /// assert_eq!(v.get("a"), Some(&Value::Number("100.00".into())));
 /// ```
 pub fn parse(text: &[u8], limits: Limits) -> Result<Value, JsonError> {
+    parse_with(text, limits, &mut ValueBuilder)
+}
+
+/// A builder gave up; it keeps its own reason ([`parse_with`] returns
+/// [`JsonError::Aborted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Abort;
+
+/// What a parse makes of each value, bottom-up: [`parse`] builds a [`Value`], and other
+/// builders make another form straight from the text (Python objects, the canonical sign
+/// text) in the same single pass, under the same grammar, limits and duplicate-key rule.
+/// `depth` is the number of arrays and objects around the value (0 for the document).
+pub trait Builder<'a> {
+    /// A built value.
+    type Out;
+    fn null(&mut self, depth: usize) -> Result<Self::Out, Abort>;
+    fn boolean(&mut self, b: bool, depth: usize) -> Result<Self::Out, Abort>;
+    /// A number, as its literal (checked against the grammar).
+    fn number(&mut self, lit: &'a str, depth: usize) -> Result<Self::Out, Abort>;
+    /// A string without escapes, as it stands in the text: it holds none of the
+    /// characters [`write_string`] escapes.
+    fn string(&mut self, s: &'a str, depth: usize) -> Result<Self::Out, Abort>;
+    /// A string whose escapes were decoded.
+    fn decoded_string(&mut self, s: String, depth: usize) -> Result<Self::Out, Abort>;
+    /// An array of the values built for its items.
+    fn array(&mut self, items: std::vec::Drain<'_, Self::Out>, depth: usize) -> Result<Self::Out, Abort>;
+    /// An object of its members in document order, keys unique. A borrowed key is as it
+    /// stands in the text (no escapes); an owned one had escapes, decoded.
+    fn object(&mut self, members: std::vec::Drain<'_, (Key<'a>, Self::Out)>, depth: usize) -> Result<Self::Out, Abort>;
+}
+
+/// An object key as the parser hands it to a [`Builder`].
+pub type Key<'a> = std::borrow::Cow<'a, str>;
+
+/// Builds [`Value`]s.
+pub struct ValueBuilder;
+
+impl<'a> Builder<'a> for ValueBuilder {
+    type Out = Value;
+    #[inline]
+    fn null(&mut self, _: usize) -> Result<Value, Abort> {
+        Ok(Value::Null)
+    }
+    #[inline]
+    fn boolean(&mut self, b: bool, _: usize) -> Result<Value, Abort> {
+        Ok(Value::Bool(b))
+    }
+    #[inline]
+    fn number(&mut self, lit: &'a str, _: usize) -> Result<Value, Abort> {
+        Ok(Value::Number(Text::new(lit)))
+    }
+    #[inline]
+    fn string(&mut self, s: &'a str, _: usize) -> Result<Value, Abort> {
+        Ok(Value::String(Text::new(s)))
+    }
+    #[inline]
+    fn decoded_string(&mut self, s: String, _: usize) -> Result<Value, Abort> {
+        Ok(Value::String(Text::from(s)))
+    }
+    #[inline]
+    fn array(&mut self, items: std::vec::Drain<'_, Value>, _: usize) -> Result<Value, Abort> {
+        Ok(Value::Array(items.collect()))
+    }
+    #[inline]
+    fn object(&mut self, members: std::vec::Drain<'_, (Key<'a>, Value)>, _: usize) -> Result<Value, Abort> {
+        Ok(Value::Object(members.map(|(k, v)| (Text::from(k), v)).collect()))
+    }
+}
+
+/// Parse one JSON text with `builder` (see [`Builder`]); the limits and errors are those
+/// of [`parse`], plus [`JsonError::Aborted`] when the builder gives up.
+///
+/// ```
+/// use medpay_core::json::{parse_with, Limits, ValueBuilder, Value};
+/// let v = parse_with(br#"[1, "a"]"#, Limits::default(), &mut ValueBuilder).unwrap();
+/// assert_eq!(v, Value::Array(vec![Value::Number("1".into()), Value::String("a".into())]));
+/// ```
+pub fn parse_with<'a, B: Builder<'a>>(text: &'a [u8], limits: Limits, builder: &mut B) -> Result<B::Out, JsonError> {
     if text.len() > limits.max_bytes {
         return Err(JsonError::TooLarge { size: text.len(), limit: limits.max_bytes });
     }
-    if let Err(e) = std::str::from_utf8(text) {
-        return Err(JsonError::Syntax { offset: e.valid_up_to(), what: "invalid UTF-8".into() });
-    }
-    let mut p =
-        Parser { s: text, i: 0, max_depth: limits.max_depth, members: Vec::new(), fingerprints: Vec::new(), items: Vec::new(), error: None };
+    check_utf8(text)?;
+    let mut p = Parser {
+        s: text,
+        i: 0,
+        max_depth: limits.max_depth,
+        members: Vec::new(),
+        fingerprints: Vec::new(),
+        items: Vec::new(),
+        error: None,
+        b: builder,
+    };
     p.ws();
     let parsed = p.value(0).and_then(|v| {
         p.ws();
@@ -137,24 +224,41 @@ pub fn parse(text: &[u8], limits: Limits) -> Result<Value, JsonError> {
     parsed.map_err(|Fail| p.error.take().unwrap_or(JsonError::Syntax { offset: p.i, what: "valid JSON".into() }))
 }
 
-struct Parser<'a> {
+/// `text` as a str, or the parse error of text that is not UTF-8.
+pub fn check_utf8(text: &[u8]) -> Result<&str, JsonError> {
+    // simdutf8 checks valid text several times faster than std (SIMD, chosen at run time);
+    // only on failure does std find where.
+    simdutf8::basic::from_utf8(text).map_err(|_| {
+        let offset = std::str::from_utf8(text).err().map_or(0, |e| e.valid_up_to());
+        JsonError::Syntax { offset, what: "invalid UTF-8".into() }
+    })
+}
+
+struct Parser<'a, 'b, B: Builder<'a>> {
     s: &'a [u8],
     i: usize,
     max_depth: usize,
     // Scratch stacks shared by every object and array being parsed: members are collected
-    // here and moved into one exactly-sized Vec when the container closes, instead of each
-    // container growing its own Vec step by step.
-    members: Members,
+    // here and handed to the builder when the container closes, instead of each container
+    // growing its own Vec step by step.
+    members: Vec<(Key<'a>, B::Out)>,
     // The fingerprint of each key on `members`, at the same index.
     fingerprints: Vec<u64>,
-    items: Vec<Value>,
+    items: Vec<B::Out>,
     // The error of a failed parse. Parser methods return the zero-sized `Fail` so that
     // their results stay as small as the values (moved on every token).
     error: Option<JsonError>,
+    b: &'b mut B,
 }
 
 /// A parse failed; the error is in `Parser::error`.
 struct Fail;
+
+/// A string token: borrowed from the text when it has no escapes.
+enum Token<'a> {
+    Plain(&'a str),
+    Decoded(String),
+}
 
 /// Objects with more members than this are checked for duplicate keys by sorting when they
 /// close (O(n log n) even for hostile input); smaller ones by scanning as they are read.
@@ -172,7 +276,7 @@ fn key_fingerprint(k: &str) -> u64 {
     n as u64 | (b[0] as u64) << 16 | (b[n - 1] as u64) << 24 | (b[n / 2] as u64) << 32 | (b[n / 3] as u64) << 40
 }
 
-impl<'a> Parser<'a> {
+impl<'a, B: Builder<'a>> Parser<'a, '_, B> {
     fn err(&mut self, what: &str) -> Fail {
         let e = JsonError::Syntax { offset: self.i, what: format!("expected {what}") };
         self.fail(e)
@@ -183,58 +287,84 @@ impl<'a> Parser<'a> {
         Fail
     }
 
+    /// Map a builder's result into the parser's.
+    #[inline]
+    fn built(&mut self, r: Result<B::Out, Abort>) -> Result<B::Out, Fail> {
+        r.map_err(|Abort| self.fail(JsonError::Aborted))
+    }
+
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
             self.i += 1;
         }
     }
 
-    fn lit(&mut self, word: &[u8], v: Value) -> Result<Value, Fail> {
+    fn lit(&mut self, word: &[u8]) -> Result<(), Fail> {
         if self.s[self.i..].starts_with(word) {
             self.i += word.len();
-            Ok(v)
+            Ok(())
         } else {
             Err(self.err("a JSON value"))
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, Fail> {
-        match self.s.get(self.i) {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => Ok(Value::String(self.string()?)),
-            Some(b't') => self.lit(b"true", Value::Bool(true)),
-            Some(b'f') => self.lit(b"false", Value::Bool(false)),
-            Some(b'n') => self.lit(b"null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(self.err("a JSON value")),
-        }
+    fn value(&mut self, depth: usize) -> Result<B::Out, Fail> {
+        let r = match self.s.get(self.i) {
+            Some(b'{') => return self.object(depth + 1),
+            Some(b'[') => return self.array(depth + 1),
+            Some(b'"') => match self.string()? {
+                Token::Plain(s) => self.b.string(s, depth),
+                Token::Decoded(s) => self.b.decoded_string(s, depth),
+            },
+            Some(b't') => {
+                self.lit(b"true")?;
+                self.b.boolean(true, depth)
+            }
+            Some(b'f') => {
+                self.lit(b"false")?;
+                self.b.boolean(false, depth)
+            }
+            Some(b'n') => {
+                self.lit(b"null")?;
+                self.b.null(depth)
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let lit = self.number()?;
+                self.b.number(lit, depth)
+            }
+            _ => return Err(self.err("a JSON value")),
+        };
+        self.built(r)
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, Fail> {
+    fn object(&mut self, depth: usize) -> Result<B::Out, Fail> {
         if depth > self.max_depth {
             return Err(self.fail(JsonError::TooDeep(self.max_depth)));
         }
         self.i += 1;
         self.ws();
+        let start = self.members.len();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
-            return Ok(Value::Object(Vec::new()));
-        }
-        let start = self.members.len();
-        let result = self.object_members(depth, start);
-        let members: Members = self.members.drain(start..).collect();
-        self.fingerprints.truncate(start);
-        result?;
-        if members.len() > SCAN_DUPLICATES_UP_TO {
-            let mut keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
-            keys.sort_unstable();
-            if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-                let e = JsonError::DuplicateKey(w[0].to_owned());
-                return Err(self.fail(e));
+        } else {
+            let result = self.object_members(depth, start);
+            self.fingerprints.truncate(start);
+            if result.is_err() {
+                self.members.truncate(start);
+                return Err(Fail);
+            }
+            if self.members.len() - start > SCAN_DUPLICATES_UP_TO {
+                let mut keys: Vec<&str> = self.members[start..].iter().map(|(k, _)| &**k).collect();
+                keys.sort_unstable();
+                if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+                    let e = JsonError::DuplicateKey(w[0].to_owned());
+                    self.members.truncate(start);
+                    return Err(self.fail(e));
+                }
             }
         }
-        Ok(Value::Object(members))
+        let r = self.b.object(self.members.drain(start..), depth - 1);
+        self.built(r)
     }
 
     /// Parse members onto the scratch stack (from `start`) up to and including the `}`.
@@ -244,12 +374,15 @@ impl<'a> Parser<'a> {
             if self.s.get(self.i) != Some(&b'"') {
                 return Err(self.err("a string key"));
             }
-            let key = self.string()?;
+            let key: Key<'a> = match self.string()? {
+                Token::Plain(s) => Key::Borrowed(s),
+                Token::Decoded(s) => Key::Owned(s),
+            };
             let fp = key_fingerprint(&key);
             if self.members.len() - start < SCAN_DUPLICATES_UP_TO {
                 // Equal fingerprints are rare; only then are whole keys compared.
                 if self.fingerprints[start..].contains(&fp) && self.members[start..].iter().any(|(k, _)| *k == key) {
-                    return Err(self.fail(JsonError::DuplicateKey(key.into())));
+                    return Err(self.fail(JsonError::DuplicateKey(key.into_owned())));
                 }
             }
             self.ws();
@@ -273,20 +406,21 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, Fail> {
+    fn array(&mut self, depth: usize) -> Result<B::Out, Fail> {
         if depth > self.max_depth {
             return Err(self.fail(JsonError::TooDeep(self.max_depth)));
         }
         self.i += 1;
         self.ws();
+        let start = self.items.len();
         if self.s.get(self.i) == Some(&b']') {
             self.i += 1;
-            return Ok(Value::Array(Vec::new()));
+        } else if self.array_items(depth).is_err() {
+            self.items.truncate(start);
+            return Err(Fail);
         }
-        let start = self.items.len();
-        let result = self.array_items(depth);
-        let items: Vec<Value> = self.items.drain(start..).collect();
-        result.map(|()| Value::Array(items))
+        let r = self.b.array(self.items.drain(start..), depth - 1);
+        self.built(r)
     }
 
     /// Parse items onto the scratch stack up to and including the `]`.
@@ -317,29 +451,11 @@ impl<'a> Parser<'a> {
         self.i += 4;
         Ok(v)
     }
-
     /// Advance over bytes that need no unescaping (8 at a time: long values such as
     /// encData are all plain) and return them.
     fn plain_run(&mut self) -> &'a str {
         let start = self.i;
-        let mut stopped = false;
-        while let Some(chunk) = self.s.get(self.i..self.i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let m = escape_mask(u64::from_le_bytes(w));
-            if m != 0 {
-                self.i += (m.trailing_zeros() / 8) as usize;
-                stopped = true;
-                break;
-            }
-            self.i += 8;
-        }
-        while let (false, Some(&c)) = (stopped, self.s.get(self.i)) {
-            if c == b'"' || c == b'\\' || c < 0x20 {
-                break;
-            }
-            self.i += 1;
-        }
+        self.i += plain_len(&self.s[start..]);
         let s: &'a [u8] = self.s;
         // SAFETY: the whole input was checked as UTF-8 in `parse`, and this run starts and
         // stops at ASCII bytes (a quote, a backslash, a control character or the end),
@@ -347,13 +463,13 @@ impl<'a> Parser<'a> {
         unsafe { std::str::from_utf8_unchecked(&s[start..self.i]) }
     }
 
-    fn string(&mut self) -> Result<Text, Fail> {
+    fn string(&mut self) -> Result<Token<'a>, Fail> {
         self.i += 1; // opening quote
         let run = self.plain_run();
         if self.s.get(self.i) == Some(&b'"') {
-            // No escapes: the common case, copied once.
+            // No escapes: the common case, borrowed.
             self.i += 1;
-            return Ok(Text::new(run));
+            return Ok(Token::Plain(run));
         }
         let mut out = String::from(run);
         loop {
@@ -362,7 +478,7 @@ impl<'a> Parser<'a> {
             match self.s.get(self.i) {
                 Some(b'"') => {
                     self.i += 1;
-                    return Ok(Text::from(out));
+                    return Ok(Token::Decoded(out));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -408,13 +524,65 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<Value, Fail> {
+    fn number(&mut self) -> Result<&'a str, Fail> {
         let start = self.i;
         let end = number_end(&self.s[start..]).ok_or_else(|| self.err("a number"))?;
         self.i = start + end;
-        let lit = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
-        Ok(Value::Number(Text::new(lit)))
+        let s: &'a [u8] = self.s;
+        // SAFETY: a number literal is ASCII (checked by number_end).
+        Ok(unsafe { std::str::from_utf8_unchecked(&s[start..self.i]) })
     }
+}
+
+/// How many bytes at the start of `s` need no unescaping: up to a quote, a backslash or a
+/// control character. On x86_64, 16 bytes at a time with SSE2 (part of every x86_64 CPU):
+/// long values such as `encData` are all plain.
+#[cfg(target_arch = "x86_64")]
+fn plain_len(s: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut i = 0;
+    while i + 16 <= s.len() {
+        // SAFETY: the 16 bytes read are inside `s`; SSE2 is part of x86_64.
+        let stops = unsafe {
+            let x = _mm_loadu_si128(s.as_ptr().add(i).cast());
+            let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned x <= 0x1f exactly when max(x, 0x1f) == 0x1f.
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
+        };
+        if stops != 0 {
+            return i + stops.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    i + plain_len_portable(&s[i..])
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn plain_len(s: &[u8]) -> usize {
+    plain_len_portable(s)
+}
+
+/// [`plain_len`] in portable code: 8 bytes at a time (SWAR), then byte by byte.
+fn plain_len_portable(s: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let m = escape_mask(u64::from_le_bytes(w));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = s.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Length of the JSON number at the start of `s`, if one is there.
@@ -625,6 +793,35 @@ mod tests {
                 .chain(std::iter::once("\"".to_string()))
                 .collect();
             assert_eq!(fast, slow, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_same_byte_on_every_path() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for len in 0..80 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly plain bytes (ASCII and high), now and then one that stops.
+                        match seed % 64 {
+                            0 => b'"',
+                            1 => b'\\',
+                            2 => (seed >> 8) as u8 % 0x20,
+                            _ => 0x20 + (seed >> 8) as u8 % 0xe0,
+                        }
+                    })
+                    .collect();
+                let expected = bytes
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                    .unwrap_or(len);
+                assert_eq!(plain_len(&bytes), expected, "{bytes:?}");
+                assert_eq!(plain_len_portable(&bytes), expected, "{bytes:?}");
+            }
         }
     }
 

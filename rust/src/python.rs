@@ -5,10 +5,10 @@ use crate::batch::Pipeline;
 use crate::diagnose::Diagnosis;
 use crate::envelope::{self, Credentials, EnvelopeCodec, Message, PackOptions};
 use crate::error::Error;
-use crate::json::{is_number_literal, Limits, Members, Text, Value};
+use crate::json::{is_number_literal, Abort, Key, Limits, Members, Text, Value};
 use crate::sign_text::KeyOrder;
 use crate::sm2::{self, PrivateKey, PublicKey, DEFAULT_UID};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -207,6 +207,8 @@ struct Converter<'py, 'v> {
     py: Python<'py>,
     strings: HashMap<&'v str, Bound<'py, PyString>>,
     numbers: HashMap<&'v str, Bound<'py, PyAny>>,
+    // Why a direct parse was aborted.
+    error: Option<PyErr>,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -218,7 +220,7 @@ const SHARED_STR_BYTES: usize = 24;
 
 impl<'py, 'v> Converter<'py, 'v> {
     fn new(py: Python<'py>) -> Self {
-        Converter { py, strings: HashMap::default(), numbers: HashMap::default() }
+        Converter { py, strings: HashMap::default(), numbers: HashMap::default(), error: None }
     }
 
     fn number(&mut self, n: &'v str) -> PyResult<Bound<'py, PyAny>> {
@@ -254,7 +256,6 @@ impl<'py, 'v> Converter<'py, 'v> {
     }
 
     fn convert(&mut self, v: &'v Value) -> PyResult<Bound<'py, PyAny>> {
-        use pyo3::ffi;
         let py = self.py;
         Ok(match v {
             Value::Null => py.None().into_bound(py),
@@ -263,17 +264,11 @@ impl<'py, 'v> Converter<'py, 'v> {
             Value::String(s) => PyString::new(py, s).into_any(),
             Value::Number(n) => self.number(n)?,
             Value::Array(items) => {
-                // SAFETY: PyList_New returns a new reference (or NULL with an exception set);
-                // each slot is filled once below, PyList_SetItem stealing the reference.
-                // A list left partly filled by an error is still valid to free.
-                let l = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(items.len() as ffi::Py_ssize_t))? };
-                for (i, it) in items.iter().enumerate() {
-                    let x = self.convert(it)?;
-                    if unsafe { ffi::PyList_SetItem(l.as_ptr(), i as ffi::Py_ssize_t, x.into_ptr()) } < 0 {
-                        return Err(PyErr::fetch(py));
-                    }
+                let mut built = Vec::with_capacity(items.len());
+                for it in items {
+                    built.push(self.convert(it)?);
                 }
-                l
+                list_of(py, built.into_iter())?
             }
             Value::Object(members) => self.members(members)?.into_any(),
         })
@@ -291,6 +286,91 @@ impl<'py, 'v> Converter<'py, 'v> {
             }
         }
         Ok(d)
+    }
+}
+
+/// JSON text straight to Python objects, with the sharing of [`Converter`] and no
+/// intermediate [`Value`]: the parse of a large unpacked message (see `unpack`).
+impl<'py, 'a> crate::json::Builder<'a> for Converter<'py, 'a> {
+    type Out = Bound<'py, PyAny>;
+
+    fn null(&mut self, _: usize) -> Result<Self::Out, Abort> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+    fn boolean(&mut self, b: bool, _: usize) -> Result<Self::Out, Abort> {
+        Ok(PyBool::new(self.py, b).to_owned().into_any())
+    }
+    fn number(&mut self, lit: &'a str, _: usize) -> Result<Self::Out, Abort> {
+        let r = Converter::number(self, lit);
+        self.keep(r)
+    }
+    fn string(&mut self, s: &'a str, _: usize) -> Result<Self::Out, Abort> {
+        Ok(if s.len() <= SHARED_STR_BYTES { Converter::string(self, s).into_any() } else { PyString::new(self.py, s).into_any() })
+    }
+    fn decoded_string(&mut self, s: String, _: usize) -> Result<Self::Out, Abort> {
+        Ok(PyString::new(self.py, &s).into_any())
+    }
+    fn array(&mut self, items: std::vec::Drain<'_, Self::Out>, _: usize) -> Result<Self::Out, Abort> {
+        let r = list_of(self.py, items);
+        self.keep(r)
+    }
+    fn object(&mut self, members: std::vec::Drain<'_, (Key<'a>, Self::Out)>, _: usize) -> Result<Self::Out, Abort> {
+        let d = PyDict::new(self.py);
+        for (k, v) in members {
+            let key = match k {
+                Key::Borrowed(k) => Converter::string(self, k),
+                Key::Owned(k) => PyString::new(self.py, &k),
+            };
+            // SAFETY: all three are live objects; PyDict_SetItem does not steal.
+            if unsafe { pyo3::ffi::PyDict_SetItem(d.as_ptr(), key.as_ptr(), v.as_ptr()) } < 0 {
+                self.error = Some(PyErr::fetch(self.py));
+                return Err(Abort);
+            }
+        }
+        Ok(d.into_any())
+    }
+}
+
+impl<'py> Converter<'py, '_> {
+    /// A builder's result: a Python error is kept for `parse_to_py` to raise.
+    fn keep(&mut self, r: PyResult<Bound<'py, PyAny>>) -> Result<Bound<'py, PyAny>, Abort> {
+        r.map_err(|e| {
+            self.error = Some(e);
+            Abort
+        })
+    }
+}
+
+/// A list of `items` (each reference moved into the list).
+fn list_of<'py>(py: Python<'py>, items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::ffi;
+    // SAFETY: PyList_New returns a new reference (or NULL with an exception set); each slot
+    // is filled once below, PyList_SetItem stealing the reference. A list left partly
+    // filled by an error is still valid to free.
+    let l = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(items.len() as ffi::Py_ssize_t))? };
+    for (i, x) in items.enumerate() {
+        if unsafe { ffi::PyList_SetItem(l.as_ptr(), i as ffi::Py_ssize_t, x.into_ptr()) } < 0 {
+            return Err(PyErr::fetch(py));
+        }
+    }
+    Ok(l)
+}
+
+/// Parse JSON text straight to Python objects (within `limits`); JSON errors map as
+/// `map_json` says.
+fn parse_to_py<'py, 'a>(
+    conv: &mut Converter<'py, 'a>,
+    text: &'a [u8],
+    limits: Limits,
+    map_json: impl FnOnce(crate::json::JsonError) -> Error,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = conv.py;
+    match crate::json::parse_with(text, limits, conv) {
+        Ok(v) => Ok(v),
+        Err(crate::json::JsonError::Aborted) => {
+            Err(conv.error.take().unwrap_or_else(|| PyRuntimeError::new_err("JSON parse aborted")))
+        }
+        Err(e) => Err(to_py_err(py, map_json(e))),
     }
 }
 
@@ -744,35 +824,38 @@ impl PyEnvelopeCodec {
             if body.len() >= 2 * envelope::OVERLAP_BYTES {
                 crate::overlap::prepare();
             }
-            py.detach(|| codec.parse(body).and_then(|m| codec.open(m, require_signature))).py(py)?
+            py.detach(|| codec.parse(body).and_then(|m| codec.open_text(m, require_signature)?.decrypt(codec))).py(py)?
         } else {
             let members = envelope_members(py, envelope, codec.limits())?;
-            py.detach(|| codec.open(members, require_signature)).py(py)?
+            py.detach(|| codec.open_text(members, require_signature)?.decrypt(codec)).py(py)?
         };
-        if !opened.is_signed() || !crate::json::to_compact_len_at_least(opened.data(), envelope::OVERLAP_BYTES) {
-            let text = py.detach(|| opened.verify(codec)).py(py)?;
-            return message_to_py(&mut Converter::new(py), &mut opened.into_message(text));
+        let large = opened.is_signed() && opened.text_len() >= envelope::OVERLAP_BYTES;
+        if !large {
+            let mut msg = py
+                .detach(|| -> Result<Message, Error> {
+                    let opened = opened.parse(codec)?;
+                    let text = opened.verify(codec)?;
+                    Ok(opened.into_message(text))
+                })
+                .py(py)?;
+            return message_to_py(&mut Converter::new(py), &mut msg);
         }
-        // A large message: the helper builds and hashes the sign text while this thread
-        // computes the signature's curve point, then, holding the GIL, builds the Python
-        // objects; they are dropped if the signature fails.
+        // A large message, on two cores: the helper builds the sign text straight from the
+        // data's JSON text and hashes it, while this thread computes the signature's curve
+        // point and then, holding the GIL, parses the same text straight into Python
+        // objects (dropped if the signature fails).
         let opened = Arc::new(opened);
         let (on_helper, helper_codec) = (opened.clone(), codec.clone());
         let digesting = crate::overlap::spawn(move || on_helper.digest(&helper_codec));
         let prepared = py.detach(|| opened.prepare(codec));
         let mut conv = Converter::new(py);
-        let data = conv.convert(opened.data()).map(Bound::unbind);
-        let text = py.detach(|| {
-            let digested = digesting.wait()?;
-            opened.conclude(codec, prepared?, digested)
-        });
-        let text = text.py(py)?;
+        let data = parse_to_py(&mut conv, opened.text().unwrap_or_default(), codec.limits(), |e| opened.json_error(e))
+            .map(Bound::unbind);
+        let digested = py.detach(|| digesting.wait());
+        // A JSON error is the same on both threads; report this thread's.
         let data = data?;
-        let opened = Arc::try_unwrap(opened).unwrap_or_else(|shared| (*shared).clone());
-        let mut msg = opened.into_message(text);
-        msg.data = Value::Null; // already converted
-        let mut conv = Converter::new(py);
-        Ok(PyMessage { data, fields: conv.members(&msg.fields)?.unbind(), sign_text: msg.sign_text })
+        let text = py.detach(|| opened.conclude(codec, prepared?, digested?)).py(py)?;
+        Ok(PyMessage { data, fields: conv.members(opened.fields())?.unbind(), sign_text: text })
     }
 
     /// Pack many `data` objects on every core (the GIL is released while signing and

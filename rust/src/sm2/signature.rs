@@ -295,8 +295,12 @@ impl PreparedVerification {
 impl PublicKey {
     /// Verify a signature (raw `r || s` or DER) over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8], uid: &[u8]) -> bool {
-        let Ok(sig) = Signature::parse(signature) else { return false };
-        let Ok(e) = message_digest(self, message, uid) else { return false };
+        let Ok(sig) = Signature::parse(signature) else {
+            return false;
+        };
+        let Ok(e) = message_digest(self, message, uid) else {
+            return false;
+        };
         self.verify_digest(&e, &sig)
     }
 

@@ -5,7 +5,7 @@
 //! CMOV-selected corrections. Generated from a short script; each block is straight-line
 //! code with no data-dependent branches or memory indices.
 
-use super::field::{FieldMul, Fe, P, U128};
+use super::field::{Fe, FieldMul, P, U128};
 use super::point::GTable;
 use super::{Aff, PTable, VerifyPoint};
 use std::sync::OnceLock;

@@ -14,15 +14,15 @@
 //! debug build, forcing them inline stacks every local into one frame and overflows the
 //! 2 MiB stack of a test thread.
 
+#[cfg(target_arch = "x86_64")]
+mod adx;
 mod field;
 mod point;
 mod scalar;
-#[cfg(target_arch = "x86_64")]
-mod adx;
 
 use super::curve;
-pub(crate) use field::{limbs_from_be, limbs_to_be};
 use field::{from_mont, lt, to_mont, Fe, FieldMul, P, U128};
+pub(crate) use field::{limbs_from_be, limbs_to_be};
 use point::{add_vartime, affine_x, Aff, Comb, GTable};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
