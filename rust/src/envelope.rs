@@ -4,7 +4,7 @@
 use crate::data_key::derive_sm4_key;
 use crate::error::{Error, Result};
 use crate::json::{self, JsonError, Limits, Members, Text, Value};
-use crate::sign_text::{canonical_json_of_text, sign_text, sign_text_with_canonical_data, KeyOrder, Style};
+use crate::sign_text::{sign_text, sign_text_of_json_data, KeyOrder, Style};
 use crate::sm2::{message_digest, Backend, Nonce, PreparedVerification, PrivateKey, PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -346,7 +346,8 @@ impl EnvelopeCodec {
         // Hash the sign text on a helper (it and SM3 are most of the work) while this thread
         // draws the nonce (k G, the rest of signing) and encrypts the data, when the
         // message is large enough to repay the hand-off.
-        let (text, sig, enc_data) = if json::to_compact_len_at_least(&fields[fields.len() - 1].1, OVERLAP_BYTES) {
+        let large = json::to_compact_len_at_least(&fields[fields.len() - 1].1, OVERLAP_BYTES);
+        let (text, sig, enc_data) = if large {
             let signer = self.creds.signer()?;
             let (creds, on_helper) = (self.creds.clone(), fields.clone());
             let hashing = crate::overlap::spawn(move || {
@@ -362,7 +363,11 @@ impl EnvelopeCodec {
             (text, sig, self.creds.encrypt_data(&fields[fields.len() - 1].1))
         };
         let mut fields = Arc::try_unwrap(fields).unwrap_or_else(|shared| (*shared).clone());
-        fields.pop(); // data
+        let data = fields.pop();
+        if large {
+            // Freeing a large value tree takes a while: leave it to the helper.
+            crate::overlap::discard(data);
+        }
         fields.push(("encData".into(), Value::String(enc_data.into())));
         fields.push(("signData".into(), Value::String(B64.encode(sig).into())));
         fields.sort_by(|a, b| a.0.cmp(&b.0));
@@ -575,13 +580,13 @@ impl OpenedText {
     pub fn digest(&self, codec: &EnvelopeCodec) -> Result<DigestedText> {
         let creds = &codec.creds;
         let style = Style::with_order(creds.key_order());
-        let canonical = self.with_text(codec, |text| match text {
-            Some(t) => canonical_json_of_text(t, codec.limits, style).map_err(|e| self.json_error(e)),
+        let text = self.with_text(codec, |text| match text {
+            Some(t) => sign_text_of_json_data(&self.fields, t, codec.limits, creds.app_secret(), style)
+                .map_err(|e| self.json_error(e)),
             None => Ok(None),
         })?;
-        match canonical {
-            Some(data) => {
-                let text = sign_text_with_canonical_data(&self.fields, &data, creds.app_secret(), style);
+        match text {
+            Some(text) => {
                 let digest = message_digest(creds.peer()?, text.as_bytes(), creds.uid())?;
                 Ok(DigestedText { text, digest })
             }

@@ -369,6 +369,9 @@ impl<'a, B: Builder<'a>> Parser<'a, '_, B> {
 
     /// Parse members onto the scratch stack (from `start`) up to and including the `}`.
     fn object_members(&mut self, depth: usize, start: usize) -> Result<(), Fail> {
+        // One bit per fingerprint seen so far (of 128, picked by a multiplicative hash):
+        // a key whose bit is clear cannot repeat one, and needs no scan.
+        let mut seen = 0u128;
         loop {
             self.ws();
             if self.s.get(self.i) != Some(&b'"') {
@@ -379,7 +382,8 @@ impl<'a, B: Builder<'a>> Parser<'a, '_, B> {
                 Token::Decoded(s) => Key::Owned(s),
             };
             let fp = key_fingerprint(&key);
-            if self.members.len() - start < SCAN_DUPLICATES_UP_TO {
+            let bit = 1u128 << (fp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57);
+            if self.members.len() - start < SCAN_DUPLICATES_UP_TO && seen & bit != 0 {
                 // Equal fingerprints are rare; only then are whole keys compared.
                 if self.fingerprints[start..].contains(&fp) && self.members[start..].iter().any(|(k, _)| *k == key) {
                     return Err(self.fail(JsonError::DuplicateKey(key.into_owned())));
@@ -394,6 +398,7 @@ impl<'a, B: Builder<'a>> Parser<'a, '_, B> {
             let v = self.value(depth)?;
             self.members.push((key, v));
             self.fingerprints.push(fp);
+            seen |= bit;
             self.ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,

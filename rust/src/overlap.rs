@@ -193,6 +193,20 @@ fn enabled() -> Option<&'static Sender<Message>> {
     }
 }
 
+/// Drop `value` on a helper thread, off the caller's path (for values whose drop costs,
+/// such as a decrypted message wiped before it is freed); on this thread when there is no
+/// helper or inside [`serial`].
+///
+/// ```
+/// medpay_core::overlap::discard(vec![0u8; 1 << 20]);
+/// ```
+pub fn discard<T: Send + 'static>(value: T) {
+    if let Some(queue) = enabled() {
+        // A failed send hands the task back, and with it the value, dropped here.
+        let _ = queue.send(Message::Run(Box::new(move || drop(value))));
+    }
+}
+
 /// Tell the helper that a job will follow shortly, so that it is awake when it comes (call
 /// it before work that precedes a [`spawn`], such as parsing the message).
 pub fn prepare() {
@@ -227,6 +241,24 @@ pub fn spawn<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Pen
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Says on a channel which thread dropped it.
+    struct Tattle(std::sync::mpsc::Sender<std::thread::ThreadId>);
+    impl Drop for Tattle {
+        fn drop(&mut self) {
+            let _ = self.0.send(std::thread::current().id());
+        }
+    }
+
+    #[test]
+    fn a_discarded_value_is_dropped_on_a_helper_or_at_once_in_serial() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        discard(Tattle(tx.clone()));
+        // Blocks until some thread drops it (a helper, or this one on a single core).
+        rx.recv().unwrap();
+        serial(|| discard(Tattle(tx)));
+        assert_eq!(rx.try_recv(), Ok(std::thread::current().id()));
+    }
 
     #[test]
     fn results_come_back_whoever_runs_the_job() {

@@ -855,7 +855,11 @@ impl PyEnvelopeCodec {
         // A JSON error is the same on both threads; report this thread's.
         let data = data?;
         let text = py.detach(|| opened.conclude(codec, prepared?, digested?)).py(py)?;
-        Ok(PyMessage { data, fields: conv.members(opened.fields())?.unbind(), sign_text: text })
+        let fields = conv.members(opened.fields())?.unbind();
+        drop(conv);
+        // Wiping and freeing the decrypted text is left to the helper.
+        crate::overlap::discard(opened);
+        Ok(PyMessage { data, fields, sign_text: text })
     }
 
     /// Pack many `data` objects on every core (the GIL is released while signing and

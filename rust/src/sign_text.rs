@@ -134,53 +134,58 @@ pub fn sign_text(fields: &[(Text, Value)], app_secret: &str, order: KeyOrder) ->
 
 /// The sign text built with any [`Style`].
 pub fn sign_text_with_style(fields: &[(Text, Value)], app_secret: &str, style: Style) -> String {
-    top_level_text(
-        fields.iter().map(|(k, v)| (k.as_str(), Field::Value(v))),
-        app_secret,
-        style,
-    )
+    top_level_text(fields.iter().map(|(k, v)| (k.as_str(), Field::Value(v))), app_secret, style, |_| {})
 }
 
-/// The sign text of a message whose `data` is given as its canonical JSON (from
-/// [`canonical_json_of_text`], so the data never has to be parsed into a [`Value`]);
-/// `fields` are the other top-level fields.
+/// The sign text of a message whose `data` is JSON text, built without parsing the data
+/// into a [`Value`]: its canonical JSON is written straight from the text into the sign
+/// text ([`canonical_json_of_text`]); `fields` are the other top-level fields. `None` when
+/// the data is a scalar (or over 512 MiB): use the parsed route.
 ///
 /// ```
 /// use medpay_core::json::{Limits, Value};
-/// use medpay_core::sign_text::{canonical_json_of_text, sign_text_with_canonical_data, Style};
-/// let data = canonical_json_of_text(br#"{"n":1.50}"#, Limits::default(), Style::PROTOCOL).unwrap().unwrap();
+/// use medpay_core::sign_text::{sign_text_of_json_data, Style};
 /// let fields = vec![("appId".into(), Value::String("A1".into()))];
-/// assert_eq!(sign_text_with_canonical_data(&fields, &data, "S", Style::PROTOCOL), r#"appId=A1&data={"n":"1.50"}&key=S"#);
+/// let text = sign_text_of_json_data(&fields, br#"{"n":1.50}"#, Limits::default(), "S", Style::PROTOCOL);
+/// assert_eq!(text.unwrap().as_deref(), Some(r#"appId=A1&data={"n":"1.50"}&key=S"#));
 /// ```
-pub fn sign_text_with_canonical_data(fields: &[(Text, Value)], data: &str, app_secret: &str, style: Style) -> String {
-    let others = fields
-        .iter()
-        .filter(|(k, _)| k != "data")
-        .map(|(k, v)| (k.as_str(), Field::Value(v)));
-    top_level_text(
-        others.chain(std::iter::once(("data", Field::Canonical(data)))),
-        app_secret,
-        style,
-    )
+pub fn sign_text_of_json_data(
+    fields: &[(Text, Value)],
+    data: &[u8],
+    limits: Limits,
+    app_secret: &str,
+    style: Style,
+) -> Result<Option<String>, JsonError> {
+    let mut outcome = Ok(true);
+    let others = fields.iter().filter(|(k, _)| k != "data").map(|(k, v)| (k.as_str(), Field::Value(v)));
+    let text = top_level_text(others.chain(std::iter::once(("data", Field::JsonText))), app_secret, style, |out| {
+        outcome = canonical_json_into(out, data, limits, style);
+    });
+    Ok(outcome?.then_some(text))
 }
 
-/// A top-level field's value: parsed, or a container already in canonical JSON.
+/// A top-level field's value: parsed, or the data's JSON text (written by the caller).
 enum Field<'v> {
     Value(&'v Value),
-    Canonical(&'v str),
+    JsonText,
 }
 
-/// `key=value&...&key=<appSecret>` over the fields that take part (PROTOCOL.md §2).
-fn top_level_text<'v>(fields: impl Iterator<Item = (&'v str, Field<'v>)>, app_secret: &str, style: Style) -> String {
+/// `key=value&...&key=<appSecret>` over the fields that take part (PROTOCOL.md §2);
+/// `json_text` writes the value of the `JsonText` field.
+fn top_level_text<'v>(
+    fields: impl Iterator<Item = (&'v str, Field<'v>)>,
+    app_secret: &str,
+    style: Style,
+    mut json_text: impl FnMut(&mut String),
+) -> String {
     let mut kept: Vec<(&str, Field<'_>)> = fields
         .filter(|(k, v)| {
             !EXCLUDED_FIELDS.contains(k)
                 && match v {
                     Field::Value(v) => {
-                        !matches!(v, Value::Null)
-                            && (style.keep_empty || !matches!(v, Value::String(s) if s.is_empty()))
+                        !matches!(v, Value::Null) && (style.keep_empty || !matches!(v, Value::String(s) if s.is_empty()))
                     }
-                    Field::Canonical(_) => true,
+                    Field::JsonText => true,
                 }
         })
         .collect();
@@ -190,7 +195,7 @@ fn top_level_text<'v>(fields: impl Iterator<Item = (&'v str, Field<'v>)>, app_se
         out.push_str(k);
         out.push('=');
         match v {
-            Field::Canonical(text) => out.push_str(text),
+            Field::JsonText => json_text(&mut out),
             Field::Value(Value::String(s)) => out.push_str(s),
             Field::Value(Value::Number(n)) => push_number(&mut out, n, style.numbers),
             Field::Value(Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
@@ -474,26 +479,39 @@ fn canonical_sorted_into(out: &mut String, v: &Value, style: Style, depth: usize
 /// assert_eq!(c.unwrap().as_deref(), Some(r#"{"b":["1"]}"#));
 /// ```
 pub fn canonical_json_of_text(text: &[u8], limits: Limits, style: Style) -> Result<Option<String>, JsonError> {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    Ok(canonical_json_into(&mut out, text, limits, style)?.then_some(out))
+}
+
+/// Append the canonical JSON of a JSON text's value to `out`: whether it did (see
+/// [`canonical_json_of_text`] for when it does not; `out` is then as it was).
+fn canonical_json_into(out: &mut String, text: &[u8], limits: Limits, style: Style) -> Result<bool, JsonError> {
     if text.len() > limits.max_bytes {
-        return Err(JsonError::TooLarge {
-            size: text.len(),
-            limit: limits.max_bytes,
-        });
+        return Err(JsonError::TooLarge { size: text.len(), limit: limits.max_bytes });
     }
-    if text.len() > Rendered::MAX_TEXT {
-        return Ok(None);
+    let start = out.len();
+    // Offsets into `out` must fit the 32 bits `Rendered` keeps (the canonical text is at
+    // most about twice the JSON text).
+    if text.len() > Rendered::MAX_TEXT || start > u32::MAX as usize / 2 {
+        return Ok(false);
     }
+    out.reserve(text.len() + text.len() / 8);
     let mut b = CanonicalBuilder {
         style,
         text: json::check_utf8(text)?,
-        out: String::with_capacity(text.len() + text.len() / 8),
+        out: std::mem::take(out),
         scratch: String::new(),
         members: Vec::new(),
         items: Vec::new(),
         sorter: KeySorter::new(style.key_order),
     };
-    let root = json::parse_with(text, limits, &mut b)?;
-    Ok((root.kind() == Rendered::CONTAINER).then_some(b.out))
+    let root = json::parse_with(text, limits, &mut b);
+    *out = b.out;
+    let container = root?.kind() == Rendered::CONTAINER;
+    if !container {
+        out.truncate(start);
+    }
+    Ok(container)
 }
 
 /// Builds the canonical JSON bottom-up, in one pass over the text. A scalar stays where
@@ -976,21 +994,20 @@ mod tests {
     }
 
     #[test]
-    fn sign_text_with_canonical_data_equals_sign_text() {
-        let env =
-            r#"{"appId":"A","data":{"b":[{"y":1,"x":null}],"a":"1"},"encType":"SM4","timestamp":"1","signData":"s"}"#;
+    fn sign_text_of_json_data_equals_sign_text() {
+        let env = r#"{"appId":"A","data":{"b":[{"y":1,"x":null}],"a":"1"},"encType":"SM4","timestamp":"1","signData":"s"}"#;
         let fields = obj(env);
-        let data = canonical_json_of_text(
-            br#"{"b":[{"y":1,"x":null}],"a":"1"}"#,
-            Limits::default(),
-            Style::PROTOCOL,
-        )
-        .unwrap()
-        .unwrap();
         let others: Vec<(Text, Value)> = fields.iter().filter(|(k, _)| k != "data").cloned().collect();
+        let data = br#"{"b":[{"y":1,"x":null}],"a":"1"}"#;
         assert_eq!(
-            sign_text_with_canonical_data(&others, &data, "K", Style::PROTOCOL),
-            sign_text(&fields, "K", KeyOrder::Ordinal)
+            sign_text_of_json_data(&others, data, Limits::default(), "K", Style::PROTOCOL).unwrap(),
+            Some(sign_text(&fields, "K", KeyOrder::Ordinal))
+        );
+        // A scalar data is left to the parsed route; bad JSON is the parse's error.
+        assert_eq!(sign_text_of_json_data(&others, b"\"x\"", Limits::default(), "K", Style::PROTOCOL), Ok(None));
+        assert_eq!(
+            sign_text_of_json_data(&others, b"[1,", Limits::default(), "K", Style::PROTOCOL).unwrap_err(),
+            parse(b"[1,", Limits::default()).unwrap_err()
         );
     }
 }
