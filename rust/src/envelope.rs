@@ -562,6 +562,7 @@ impl OpenedText {
     pub fn parse(self, codec: &EnvelopeCodec) -> Result<Opened> {
         let data = self.with_text(codec, |text| match (text, &self.data) {
             (Some(t), _) => json::parse(t, codec.limits).map_err(|e| self.json_error(e)),
+            // Only data that arrived as a JSON value has no text.
             (None, DataText::Parsed(v)) => Ok(v.clone()),
             (None, _) => Ok(Value::Null),
         })?;

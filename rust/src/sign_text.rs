@@ -312,38 +312,31 @@ fn scalar_into(out: &mut String, s: Scalar<'_>, style: Style, depth: usize) {
     }
 }
 
-/// Members in sign-text order (`kept` pairs a key with what to write for it).
-fn sorted<'k, T: Copy>(kept: impl Iterator<Item = (&'k str, T)>, order: KeyOrder) -> Vec<(&'k str, T)> {
-    let items: Vec<(&'k str, T)> = kept.collect();
+/// The positions of `keys` in sign-text order.
+fn sign_text_order(keys: &[&str], order: KeyOrder) -> Vec<u32> {
+    let mut positions: Vec<u32> = (0..keys.len() as u32).collect();
     match order {
         KeyOrder::Ordinal => {
-            // Sort small (prefix, position) pairs on the first 8 bytes of each key as one
-            // integer, comparing whole keys only on a tie (the position breaks ties between
-            // equal keys, which a hand-built Value may hold, so the order never depends on
-            // the sort algorithm).
-            let mut keyed: Vec<(u64, u32)> = items
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| {
-                    let b = k.as_bytes();
-                    let mut w = [0u8; 8];
-                    w[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
-                    (u64::from_be_bytes(w), i as u32)
-                })
-                .collect();
+            // Sort on the first 8 bytes of each key as one integer, comparing whole keys
+            // only on a tie (the position breaks ties between equal keys, which a hand-built
+            // Value may hold, so the order never depends on the sort algorithm).
+            let prefix = |k: &str| {
+                let b = k.as_bytes();
+                let mut w = [0u8; 8];
+                w[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+                u64::from_be_bytes(w)
+            };
+            let mut keyed: Vec<(u64, u32)> = positions.iter().map(|&i| (prefix(keys[i as usize]), i)).collect();
             keyed.sort_unstable_by(|a, b| {
                 a.0.cmp(&b.0)
-                    .then_with(|| items[a.1 as usize].0.as_bytes().cmp(items[b.1 as usize].0.as_bytes()))
+                    .then_with(|| keys[a.1 as usize].as_bytes().cmp(keys[b.1 as usize].as_bytes()))
                     .then(a.1.cmp(&b.1))
             });
-            keyed.iter().map(|&(_, i)| items[i as usize]).collect()
+            positions = keyed.into_iter().map(|(_, i)| i).collect();
         }
-        KeyOrder::CaseInsensitive => {
-            let mut items = items;
-            items.sort_by(|a, b| order.compare(a.0, b.0));
-            items
-        }
+        KeyOrder::CaseInsensitive => positions.sort_by(|&a, &b| order.compare(keys[a as usize], keys[b as usize])),
     }
+    positions
 }
 
 /// Sorts object keys into sign-text order, remembering the last keys and their order:
@@ -380,9 +373,8 @@ impl KeySorter {
                 })
                 .all(|same| same);
         if !same {
-            let order = sorted(keys.clone().enumerate().map(|(i, k)| (k, i as u32)), self.order);
-            self.positions.clear();
-            self.positions.extend(order.iter().map(|&(_, i)| i));
+            let list: Vec<&str> = keys.clone().collect();
+            self.positions = sign_text_order(&list, self.order);
             self.keys.clear();
             self.ends.clear();
             for k in keys {
@@ -479,7 +471,7 @@ fn canonical_sorted_into(out: &mut String, v: &Value, style: Style, depth: usize
 /// assert_eq!(c.unwrap().as_deref(), Some(r#"{"b":["1"]}"#));
 /// ```
 pub fn canonical_json_of_text(text: &[u8], limits: Limits, style: Style) -> Result<Option<String>, JsonError> {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut out = String::new();
     Ok(canonical_json_into(&mut out, text, limits, style)?.then_some(out))
 }
 
