@@ -1,7 +1,7 @@
 """An independent reference of the envelope protocol, for property tests.
 
 Built only on the pure-Python ``gmssl`` package (SM2, SM3, SM4) and the standard
-library's ``json``, straight from PROTOCOL.md, sharing no code with medpay. Decimals are
+library's ``json``, straight from docs/protocol.md, sharing no code with medpay. Decimals are
 carried by ``json`` with ``parse_float=Decimal``; output uses a small encoder that writes
 Decimals by their literal.
 """
@@ -51,47 +51,107 @@ def dumps(value: Any) -> str:
     raise TypeError(type(value))
 
 
-# -- sign text (PROTOCOL.md §2) ----------------------------------------------------------
+# -- sign text (docs/protocol.md, "The sign text") --------------------------------------
 
-def _canon(value: Any) -> Any:
-    """Canonical nested value as plain Python: scalars become strings; dicts sorted, with
-    null, "" and empty containers dropped; lists lose null and "" elements."""
+class Unsignable(ValueError):
+    """Data the center's SDK throws on (a null element; "" followed by a non-"" element)."""
+
+
+def java_decimal(d: Decimal) -> str:
+    """BigDecimal.toString(): Python's to-scientific-string is the same algorithm (both
+    follow the General Decimal Arithmetic spec), except that Java has no negative zero."""
+    return str(abs(d)) if d == 0 else str(d)
+
+
+def _number(x: Any) -> str:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, Decimal):
+        return java_decimal(x)
+    raise TypeError(type(x))
+
+
+def fastjson1_string(s: str) -> str:
+    """A JSON string as fastjson 1.2.18+ writes it: short escapes for the usual five,
+    other C0 controls, U+007F..U+009F, U+2028 and U+2029 as uppercase \\uXXXX."""
+    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+    out = []
+    for c in s:
+        if c in short:
+            out.append(short[c])
+        elif ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029":
+            out.append("\\u%04X" % ord(c))
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def _utf16(s: str) -> bytes:
+    # Java compares strings by UTF-16 code units; big-endian bytes sort the same way.
+    return s.encode("utf-16-be")
+
+
+def _fold(unit: str) -> str:
+    up = unit.upper() if len(unit.upper()) == 1 else unit
+    return up.lower() if len(up.lower()) == 1 else up
+
+
+def java_case_insensitive_key(s: str):
+    """A sort key for Java's String.CASE_INSENSITIVE_ORDER (ties ordinal)."""
+    return ("".join(_fold(c) for c in s).encode("utf-16-be"), _utf16(s))
+
+
+def canonical_json(value: Any, strict: bool = False) -> str:
+    """The canonical JSON of a nested value. ``strict``: raise Unsignable where the SDK
+    throws; otherwise those elements are left out (what a lenient receiver rebuilds)."""
     if isinstance(value, dict):
-        out = {}
-        for k in sorted(value, key=lambda s: s.encode("utf-8")):
+        parts = []
+        for k in sorted(value, key=_utf16):
             v = value[k]
-            if v is None or v == "":
+            if v is None or v == "" or (isinstance(v, list) and not v):
                 continue
-            c = _canon(v)
-            if isinstance(c, (dict, list)) and not c:
-                continue
-            out[k] = c
-        return out
+            parts.append(fastjson1_string(k) + ":" + canonical_json(v, strict))
+        return "{" + ",".join(parts) + "}"
     if isinstance(value, list):
-        return [_canon(v) for v in value if v is not None and v != ""]
+        parts = []
+        for i, v in enumerate(value):
+            if v is None or (v == "" and any(w != "" for w in value[i + 1:])):
+                if strict:
+                    raise Unsignable(f"[{i}]")
+                continue
+            if v == "":
+                continue
+            parts.append("null" if isinstance(v, list) and not v else canonical_json(v, strict))
+        return "[" + ",".join(parts) + "]"
     if isinstance(value, str):
-        return value
-    return _literal(value)
+        return fastjson1_string(value)
+    return '"' + _number(value) + '"'
 
 
-def sign_text(message: dict, app_secret: str) -> str:
-    parts = []
-    for k in sorted(message, key=lambda s: s.encode("utf-8")):
-        v = message[k]
+def sign_text(message: dict, app_secret: str, strict: bool = False) -> str:
+    entries = []
+    for k, v in message.items():
         if k in EXCLUDED or v is None or v == "":
             continue
-        if isinstance(v, (dict, list)):
-            r = json.dumps(_canon(v), ensure_ascii=False, separators=(",", ":"))
+        if isinstance(v, list) and not v:
+            r = "null"
+        elif isinstance(v, (dict, list)):
+            r = canonical_json(v, strict)
         elif isinstance(v, str):
             r = v
         else:
-            r = _literal(v)
-        parts.append(f"{k}={r}")
-    parts.append(f"key={app_secret}")
-    return "&".join(parts)
+            r = _number(v)
+        # Java's String.trim() strips every character up to U+0020.
+        if r.lstrip("".join(map(chr, range(0x21)))) == "" or r == "null":
+            continue
+        entries.append(f"{k}={r}&")
+    entries.sort(key=java_case_insensitive_key)
+    return "".join(entries) + "key=" + app_secret
 
 
-# -- SM4 data key and encData (PROTOCOL.md §4) -------------------------------------------
+# -- SM4 data key and encData (docs/protocol.md §4) -------------------------------------------
 
 def sm4_ecb(key: bytes, data: bytes, encrypt: bool) -> bytes:
     c = g_sm4.CryptSM4()
@@ -116,7 +176,7 @@ def sm3(data: bytes) -> bytes:
     return bytes.fromhex(g_sm3.sm3_hash(g_func.bytes_to_list(data)))
 
 
-# -- SM2 (PROTOCOL.md §3) ----------------------------------------------------------------
+# -- SM2 (docs/protocol.md §3) ----------------------------------------------------------------
 
 def _crypt(private_hex: str = "", public_xy_hex: str = "") -> g_sm2.CryptSM2:
     c = g_sm2.CryptSM2(private_key=private_hex, public_key="")
@@ -139,10 +199,12 @@ def verify(public_hex: str, message: bytes, signature: bytes) -> bool:
 # -- envelopes ---------------------------------------------------------------------------
 
 def pack(app_id: str, app_secret: str, private_hex: str, public_hex: str, data: Any,
-         timestamp: str = "1692977670450", **fields: Any) -> dict:
+         timestamp: str = "1692977670450", strict: bool = True, **fields: Any) -> dict:
+    """An envelope as the center's SDK would seal it (``strict``: refuse what it throws on;
+    ``strict=False`` signs the lenient text, as a peer that drops those elements would)."""
     msg = {"appId": app_id, "data": data, "encType": "SM4", "signType": "SM2",
            "timestamp": timestamp, "version": "2.0.1", **fields}
-    text = sign_text(msg, app_secret)
+    text = sign_text(msg, app_secret, strict=strict)
     sig = sign(private_hex, public_hex, text.encode("utf-8"))
     env = {k: v for k, v in msg.items() if k != "data"}
     env["encData"] = encrypt_data(app_id, app_secret, data)

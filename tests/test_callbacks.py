@@ -21,6 +21,7 @@ from medpay_core.callbacks import (  # noqa: E402
     UnknownAppIdError,
     decode_order_sync,
     handle_settlement_notice,
+    settlement_reply,
 )
 
 
@@ -238,6 +239,49 @@ def test_a_notice_with_invalid_fields_is_refused(keys, store):
     assert rec.calls == []
 
 
+@pytest.mark.parametrize("call_type", ["01", "03", "2", None])
+def test_a_notice_whose_call_type_is_not_02_is_refused_with_the_reason(keys, store, call_type):
+    # 6302 is "固定传 02，目前仅支付成功回调": anything else is not a payment to record.
+    fields = cs.settlement_notice()
+    if call_type is None:
+        del fields["callType"]
+    else:
+        fields["callType"] = call_type
+    rec = Recorder()
+    data = reply_of(handle_settlement_notice(keys.codec.pack_json(fields), keys.inst_codec, rec, store=store))
+    assert data["success"] is False and "callType" in data["message"] and "02" in data["message"]
+    assert rec.calls == []
+
+
+def test_a_notice_with_ext_data_as_json_text_is_read(keys, store):
+    fields = {**cs.settlement_notice(), "extData": '{"psnPaySn":"PS1"}'}
+    rec = Recorder()
+    assert reply_of(handle_settlement_notice(keys.codec.pack_json(fields), keys.inst_codec, rec, store=store))["success"]
+    assert rec.calls[0].ext_data.psn_pay_sn == "PS1"
+
+
+def test_the_reply_is_nested_by_default_and_flat_when_asked():
+    assert json.loads(settlement_reply(True, "ok")) == {"code": "0", "msg": "接口调用成功",
+                                                        "data": {"success": True, "message": "ok"}}
+    assert settlement_reply(True, "ok", reply_form="flat") == b'{"success":true,"message":"ok"}'
+    assert json.loads(settlement_reply(False, "重发", reply_form="flat")) == {"success": False, "message": "重发"}
+    with pytest.raises(ValueError):
+        settlement_reply(True, "ok", reply_form="wrapped")
+
+
+def test_handle_settlement_notice_answers_in_the_flat_form_when_asked(keys, store):
+    rec = Recorder(fail_times=1)
+    body = signed_notice(keys)
+    first = json.loads(handle_settlement_notice(body, keys.inst_codec, rec, store=store, reply_form="flat"))
+    assert set(first) == {"success", "message"} and first["success"] is False  # on_notice failed: deliver again
+    second = json.loads(handle_settlement_notice(body, keys.inst_codec, rec, store=store, reply_form="flat"))
+    assert second["success"] is True and len(rec.calls) == 2
+    refused = json.loads(handle_settlement_notice(b"not json", keys.inst_codec, rec, store=store, reply_form="flat"))
+    assert refused["success"] is False and set(refused) == {"success", "message"}
+    with pytest.raises(ValueError):
+        handle_settlement_notice(body, keys.inst_codec, rec, store=store, reply_form="wrapped")
+
+
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1,2]", b'{"signData":"AAAA","appId":"X"}'])
 def test_a_malformed_notice_is_refused(keys, store, body):
     rec = Recorder()
@@ -408,6 +452,21 @@ def test_the_asgi_app_mounts_in_another_starlette_app(keys):
     with UvicornThread(outer) as srv, httpx.Client(base_url=srv.url) as client:
         r = client.post("/pay/medpay/notify", content=signed_notice(keys))
     assert reply_of(r.content)["success"] and len(rec.calls) == 1
+
+
+def test_the_asgi_app_replies_in_the_form_it_was_given(keys):
+    pytest.importorskip("starlette")
+    import httpx
+
+    from medpay_core.asgi import create_app
+
+    with pytest.raises(ValueError):
+        create_app(keys.inst_codec, Recorder(), reply_form="wrapped")
+    rec = Recorder()
+    app = create_app(keys.inst_codec, rec, reply_form="flat")
+    with UvicornThread(app) as srv, httpx.Client(base_url=srv.url) as client:
+        r = client.post("/medpay/notify", content=signed_notice(keys))
+    assert r.json() == {"success": True, "message": "院内处理回调成功"} and len(rec.calls) == 1
 
 
 def test_a_failing_store_answers_false_so_the_center_delivers_again(keys):

@@ -1,4 +1,4 @@
-"""The cashier URL of PROTOCOL.md §6 and its inverse."""
+"""The cashier URL of docs/protocol.md §6 and its inverse."""
 
 from __future__ import annotations
 

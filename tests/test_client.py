@@ -89,6 +89,24 @@ def test_amounts_reach_the_center_with_their_decimal_literal(center):
     assert data["totlRefdAmt"] == Decimal("100.00") and str(data["totlRefdAmt"]) == "100.00"
 
 
+def test_exp_content_given_as_json_text_reaches_the_center_as_that_very_text(center):
+    text = '{"merchantNo": "898350112340001", "terminalNo": "12345678", "isvNo": "ISV01"}'
+    as_dict = {"merchantNo": "898350112340001", "terminalNo": "12345678", "isvNo": "ISV01"}
+    with client_for(center) as client:
+        client.pay_order({**cs.pay_order_request(), "expContent": text})
+        client.pay_order({**cs.pay_order_request(org_biz_ser="BIZ0002"), "expContent": as_dict})
+    assert center.received[0][1]["expContent"] == text  # the string, signed as given
+    assert center.received[1][1]["expContent"] == as_dict  # an object stays an object
+
+
+def test_an_answer_with_ext_data_as_json_text_is_read(center):
+    data = {**cs.query_response("ORD000000000000000001", "6"), "extData": '{"psnPaySn":"PS1","x":"y"}'}
+    center.enqueue("query_order_info", cs.ok(data))
+    with client_for(center) as client:
+        result = client.query_order(cs.query_request())
+    assert result.ext_data.psn_pay_sn == "PS1" and result.ext_data.model_extra == {"x": "y"}
+
+
 def test_the_response_amounts_are_decimals(center):
     with client_for(center) as client:
         result = client.pay_order(cs.pay_order_request())
@@ -301,11 +319,26 @@ def test_wait_for_settlement_polls_until_the_order_is_final(center):
     assert center.count("query_order_info") == 3
 
 
-def test_wait_for_settlement_raises_outcome_unknown_at_the_deadline_with_the_last_answer(center):
-    center.set_default("query_order_info", cs.ok(cs.query_response("ORD000000000000000001", "2")))
-    with client_for(center) as client, pytest.raises(mp.OutcomeUnknown) as ei:
+@pytest.mark.parametrize("state,label", [("0", "已保存"), ("2", "待支付（结算中）"), ("17", "退款中"),
+                                         ("99", "未知状态")])
+def test_wait_for_settlement_on_an_order_not_final_says_its_state_and_is_not_outcome_unknown(center, state, label):
+    # 0-5 (not paid or not settled yet) and values this version does not know are not
+    # final; at the deadline the state is known, so the error is not OutcomeUnknown.
+    center.set_default("query_order_info", cs.ok(cs.query_response("ORD000000000000000001", state)))
+    with client_for(center) as client, pytest.raises(mp.SettlementPending) as ei:
         client.wait_for_settlement(cs.query_request(), deadline=0.2, interval=0.02)
-    assert ei.value.last_response.ord_stas == "2"
+    err = ei.value
+    assert not isinstance(err, mp.OutcomeUnknown)
+    assert (err.ord_stas, err.label, err.last_response.ord_stas) == (state, label, state)
+    assert f"still in state {state} ({label})" in str(err)
+
+
+def test_wait_for_settlement_with_no_answer_at_all_is_outcome_unknown(center):
+    center.set_default("query_order_info", cs.status(503))
+    with client_for(center, retries=0) as client, pytest.raises(mp.OutcomeUnknown) as ei:
+        client.wait_for_settlement(cs.query_request(), deadline=0.2, interval=0.02)
+    assert ei.value.last_response is None and "no answer" in str(ei.value)
+    assert isinstance(ei.value.__cause__, mp.TransportError)
 
 
 def test_wait_for_settlement_rides_out_transport_failures(center):
@@ -325,6 +358,23 @@ def test_wait_for_settlement_raises_business_errors_at_once(center):
 def test_final_order_states_are_settled_refunded_revoked_failed_or_abnormal():
     assert {"6", "7", "12", "15"} <= FINAL_ORD_STAS
     assert not any(is_final_ord_stas(s) for s in ("0", "1", "2", "3", "4", "5", None))
+
+
+def test_the_ord_stas_dictionary_reads_0_as_saved_and_unknown_values_as_not_final():
+    assert mp.ORD_STAS["0"] == "已保存" and mp.ORD_STAS["17"] == "退款中"
+    assert FINAL_ORD_STAS == frozenset(str(n) for n in range(6, 17))
+    assert not is_final_ord_stas("17") and not is_final_ord_stas("99")
+    assert is_final_ord_stas(" 6") and is_final_ord_stas(12)
+    assert mp.ord_stas_label(0) == "已保存" and mp.ord_stas_label("99") == "未知状态"
+
+
+def test_the_ord_stas_dictionary_lives_only_in_the_client_module():
+    import pathlib
+
+    root = pathlib.Path(mp.__file__).parent
+    holders = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+               if "医保全部退自费部分退款" in p.read_text(encoding="utf-8")]
+    assert holders == ["client.py"]
 
 
 # -- hygiene -------------------------------------------------------------------------------
@@ -399,6 +449,16 @@ async def test_async_wait_for_settlement_polls_until_final(center):
     async with async_client_for(center) as client:
         final = await client.wait_for_settlement(cs.query_request(), deadline=30, interval=0.01)
     assert final.ord_stas == "6"
+
+
+@pytest.mark.asyncio
+async def test_async_wait_for_settlement_on_a_saved_order_says_its_state(center):
+    center.set_default("query_order_info", cs.ok(cs.query_response("ORD000000000000000001", "0")))
+    async with async_client_for(center) as client:
+        with pytest.raises(mp.SettlementPending) as ei:
+            await client.wait_for_settlement(cs.query_request(), deadline=0.2, interval=0.02)
+    assert not isinstance(ei.value, mp.OutcomeUnknown)
+    assert ei.value.ord_stas == "0" and "still in state 0 (已保存)" in str(ei.value)
 
 
 # -- untrustworthy answers to calls that are not idempotent --------------------------------

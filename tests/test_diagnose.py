@@ -1,4 +1,4 @@
-"""`diagnose`: names the known sign-text mistakes of other ports (PROTOCOL.md §2 variants)."""
+"""`diagnose`: names the known sign-text mistakes of other ports (docs/protocol.md §2 variants)."""
 
 import base64
 import json
@@ -52,6 +52,10 @@ def test_encrypted_envelopes_are_decrypted_for_the_diagnosis():
         (lambda t: t.replace('"100.00"', '"100.0"').replace('"1.0000"', '"1.0"'), "Java style"),
         (lambda t: t.replace('{"cnt":"1.0000"}', '{"cnt":"1.0000","memo":""}'), "empty strings"),
         (lambda t: t.replace('"cnt":"1.0000"', '"cnt":1.0000'), "top-level scalars"),
+        (lambda t: t.replace('":', '": ').replace(',"', ', "'), "json.dumps default separators"),
+        (lambda t: t.replace("&key=" + SECRET, "&" + SECRET), '"&key=" forgotten'),
+        (lambda t: t + "\n", "ends with a newline"),
+        (lambda t: t + " ", "ends with a space"),
     ],
 )
 def test_each_sign_text_variant_is_named(wrong_text, variant):
@@ -82,3 +86,39 @@ def test_missing_signature_is_a_finding_not_an_exception():
     del env["signData"]
     d = mp.diagnose(json.dumps(env, default=str), SECRET, SK.public_key())
     assert not d.verifies and any("no signData" in f for f in d.findings)
+
+
+EMPTIES = {"a": {}, "b": [], "c": "x", "d": [[], "y"]}
+
+
+@pytest.mark.parametrize(
+    "signed_data, variant",
+    [
+        ('{"c":"x","d":[[],"y"]}', "empty objects dropped"),
+        ('{"a":{},"b":[],"c":"x","d":[[],"y"]}', "empty arrays kept"),
+    ],
+)
+def test_the_rules_for_empty_values_of_other_signers_are_named(signed_data, variant):
+    fields = {"appId": APP_ID, "timestamp": "1", "version": "2.0.1"}
+    ours = mp.sign_text({**fields, "data": EMPTIES}, SECRET)
+    assert 'data={"a":{},"c":"x","d":[null,"y"]}' in ours
+    theirs = ours.replace('{"a":{},"c":"x","d":[null,"y"]}', signed_data)
+    env = {**fields, "data": EMPTIES, "signData": base64.b64encode(SK.sign(theirs.encode())).decode()}
+    d = mp.diagnose(env, SECRET, SK.public_key())
+    assert not d.verifies and variant in (d.variant or ""), d.report()
+
+
+def test_encdata_that_does_not_decrypt_says_first_the_secret_is_probably_wrong():
+    codec = mp.EnvelopeCodec(mp.Credentials(APP_ID, "ANOTHER0SECRET0123456789ABCDEFGH", SK))
+    d = mp.diagnose(codec.pack_json({"a": "1"}), SECRET, SK.public_key())
+    assert d.data_unreadable
+    assert "appSecret (or the appId) is probably wrong" in d.findings[0]
+    assert "does NOT decrypt" in d.report().splitlines()[1]
+
+
+def test_data_sent_as_a_json_string_is_diagnosed_as_unpack_reads_it():
+    fields = {"appId": APP_ID, "timestamp": "1", "version": "2.0.1"}
+    text = mp.sign_text({**fields, "data": {"b": Decimal("1.50"), "a": {}}}, SECRET)
+    env = {**fields, "data": '{"b":1.50,"a":{}}', "signData": base64.b64encode(SK.sign(text.encode())).decode()}
+    d = mp.diagnose(env, SECRET, SK.public_key())
+    assert d.verifies and d.sign_text == mp.sign_text(env, SECRET) == text

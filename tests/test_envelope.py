@@ -1,4 +1,4 @@
-"""The envelope codec: PROTOCOL.md §1-§4 from Python, and every kind of bad input."""
+"""The envelope codec: docs/protocol.md §1-§4 from Python, and every kind of bad input."""
 
 import base64
 import json

@@ -1,4 +1,4 @@
-"""Every key format of PROTOCOL.md §5 loads and round-trips; bad keys raise KeyFormatError."""
+"""Every key format of docs/protocol.md §5 loads and round-trips; bad keys raise KeyFormatError."""
 
 import base64
 import shutil

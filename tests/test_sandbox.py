@@ -97,8 +97,9 @@ def test_demo_runs_end_to_end():
     lines: list[str] = []
     assert run_demo(out=lines.append) == 0
     text = "\n".join(lines)
-    for needle in ("6201 uldFeeInfo", "6302 settlement notice", "6204 return page", "ordStas 6", "refStatus SUCC",
-                   "ordStas 10", "6401 revoke_order", "code 4002", "ordStas 12", "== done =="):
+    for needle in ("6201 uldFeeInfo", "ordStas 0 (已保存)", "6302 settlement notice", "6204 return page",
+                   "ordStas 6 (结算完成)", "refStatus SUCC", "ordStas 10 (仅自费部分退款)", "6401 revoke_order",
+                   "code 4002", "ordStas 12 (已撤销)", "== done =="):
         assert needle in text, needle
 
 
@@ -139,6 +140,16 @@ def test_upload_pay_query_refund_notice(client, sb, sink, raw):
     assert client.query_order(q).ord_stas == "7"
     assert sb.sandbox.order_state(order.pay_ord_id)["refunded"] == {
         "fund": str(paid.fund_pay), "acct": str(paid.psn_acct_pay), "cash": str(paid.own_pay_amt)}
+
+
+def test_refunds_of_one_side_in_full_report_8_and_9(client):
+    up, order, paid = uploaded_and_paid(client)
+    client.refund(refund_request(order.pay_ord_id, "RF8", fund=str(paid.fund_pay), acct=str(paid.psn_acct_pay),
+                                 refd_type="HI"))
+    assert client.query_order(query_of(up, order.pay_ord_id, order.pay_token)).ord_stas == "8"
+    up, order, paid = uploaded_and_paid(client)
+    client.refund(refund_request(order.pay_ord_id, "RF9", cash=str(paid.own_pay_amt)))
+    assert client.query_order(query_of(up, order.pay_ord_id, order.pay_token)).ord_stas == "9"
 
 
 def test_cashier_page_pays_and_redirects_with_6204(client, sb, sink, raw):
@@ -221,6 +232,35 @@ def test_notice_retried_until_acknowledged_then_failed_after_max_attempts(sink):
         kinds = wait_until(lambda: (k := [e["kind"] for e in sb.sandbox.events()
                                            if e["payOrdId"] == order.pay_ord_id])[-1] == "6302.acknowledged" and k)
         assert kinds.count("6302.retry") == 2 and "6302.failed" in kinds and kinds[-1] == "6302.acknowledged"
+
+
+def test_notice_flat_replies_are_read_false_is_delivered_again(sink):
+    raw = make_config(sink)
+    sink.form, sink.mode = "flat", "fail"
+    with SandboxServer(raw) as sb, MedpayClient(sb.url, client_credentials(raw), retries=0) as client:
+        _, order, _ = uploaded_and_paid(client)
+        sink.wait_posts(2)  # {"success":false} in the flat form: posted again
+        sink.mode = "ok"
+        assert sink.wait_acked(1) == [order.pay_ord_id]
+        state = wait_until(lambda: (s := sb.sandbox.order_state(order.pay_ord_id))["notice"]["status"] == "DELIVERED"
+                           and s)
+    assert state["notice"]["attempts"] >= 3
+    assert all(p["data"]["callType"] == "02" for p in sink.posts)
+
+
+@pytest.mark.parametrize("body,ok", [
+    (b'{"code":"0","msg":"ok","data":{"success":true,"message":"done"}}', True),
+    (b'{"code":"0","msg":"ok","data":{"success":false,"message":"busy"}}', False),
+    (b'{"success":true,"message":"done"}', True),
+    (b'{"success":"true","message":"done"}', True),
+    (b'{"success":false,"message":"busy"}', False),
+    (b'{"code":"0","msg":"ok"}', False),
+    (b'{"message":"done"}', False),
+])
+def test_the_notifier_reads_the_nested_and_the_flat_reply(body, ok):
+    from medpay_core.sandbox.notifier import reply_success
+
+    assert reply_success(body, None, None)[0] is ok  # no envelope: institution and center unused
 
 
 def test_notice_http_error_and_unreachable_are_retried(sink):

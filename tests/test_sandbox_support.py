@@ -36,10 +36,13 @@ class NoticeSink:
     """The institution's notifyUrl and returnUrl on 127.0.0.1.
 
     ``mode``: "ok" answers success=true, "fail" success=false, "500" an HTTP error.
+    ``form``: "nested" replies ``{"code":"0","msg":..,"data":{"success":..}}``, "flat"
+    ``{"success":..,"message":..}`` (both are forms institutions use).
     ``acked`` lists the payOrdIds acknowledged with success=true (in order)."""
 
     def __init__(self) -> None:
         self.mode = "ok"
+        self.form = "nested"
         self.codecs: dict[str, mp.EnvelopeCodec] = {}
         self.posts: list[dict[str, Any]] = []
         self.acked: list[str] = []
@@ -69,7 +72,10 @@ class NoticeSink:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                out = json.dumps({"code": "0", "msg": "ok", "data": {"success": mode == "ok", "message": mode}}).encode()
+                reply = {"success": mode == "ok", "message": mode}
+                if sink.form == "nested":
+                    reply = {"code": "0", "msg": "ok", "data": reply}
+                out = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))

@@ -1,12 +1,16 @@
-"""Every rule of PROTOCOL.md §2, each with a test that fails if the rule breaks."""
+"""Every rule of the sign text (docs/protocol.md), each with a test that fails if the rule breaks."""
 
+import base64
+import contextlib
 import json
+import re
 from decimal import Decimal
 
 import pytest
 
 import medpay_core as mp
-from vectors import PROTOCOL
+import reference
+from vectors import PROTOCOL, SIGN_TEXT
 
 SECRET = "SECRET"
 
@@ -44,18 +48,23 @@ def test_rule_3_strings_are_raw_without_quotes():
     assert text({"s": 'say "hi" & bye=1'}) == 's=say "hi" & bye=1&key=SECRET'
 
 
-def test_rule_3_numbers_keep_their_literal_never_through_float():
-    assert text('{"a":100.00,"b":1E+2,"c":0.10,"d":12345678901234567890.00}') == (
-        "a=100.00&b=1E+2&c=0.10&d=12345678901234567890.00&key=SECRET")
-    assert text({"a": Decimal("100.00"), "b": 7}) == "a=100.00&b=7&key=SECRET"
+def test_rule_3_numbers_as_java_big_decimal_prints_them_never_through_float():
+    assert text('{"a":100.00,"b":1E+2,"c":0.10,"d":12345678901234567890.00,"e":1e2,"f":-0.00,"g":0.0000001}') == (
+        "a=100.00&b=1E+2&c=0.10&d=12345678901234567890.00&e=1E+2&f=0.00&g=1E-7&key=SECRET")
+    assert text({"a": Decimal("100.00"), "b": 7, "c": Decimal("-0.00")}) == "a=100.00&b=7&c=0.00&key=SECRET"
 
 
 def test_rule_3_booleans_are_true_false():
     assert text({"t": True, "f": False}) == "f=false&t=true&key=SECRET"
 
 
-def test_rule_4_sorted_by_byte_order_joined_with_key_appended():
-    assert text({"b": "2", "a": "1", "B": "3", "_": "4"}) == "B=3&_=4&a=1&b=2&key=SECRET"
+def test_rule_4_blank_or_null_rendered_values_are_dropped():
+    assert text({"a": "  ", "b": "null", "c": [], "d": {}, "e": "x"}) == "d={}&e=x&key=SECRET"
+
+
+def test_rule_5_entries_sorted_whole_case_insensitively_joined_with_key_appended():
+    assert text({"b": "2", "a": "1", "B": "3", "_": "4"}) == "_=4&a=1&b=2&B=3&key=SECRET"
+    assert text({"ext": "a", "ext1": "b"}) == "ext1=b&ext=a&key=SECRET"
 
 
 def test_nested_objects_sorted_and_scalars_stringified():
@@ -67,14 +76,69 @@ def test_nested_null_empty_string_and_empty_array_members_are_dropped():
     assert text({"data": {"a": None, "b": "", "c": [], "d": "x"}}) == 'data={"d":"x"}&key=SECRET'
 
 
-def test_nested_empty_object_members_are_dropped():
-    # PROTOCOL.md lists "empty objects kept" among the variants the default must not use.
-    assert text({"data": {"o": {}, "p": {"q": None}, "d": "x"}}) == 'data={"d":"x"}&key=SECRET'
+def test_nested_objects_are_kept_even_when_empty_or_emptied():
+    assert text({"data": {"o": {}, "p": {"q": None}, "d": "x"}}) == 'data={"d":"x","o":{},"p":{}}&key=SECRET'
 
 
-def test_arrays_keep_order_and_drop_null_and_empty_string_elements():
+def test_arrays_empty_array_elements_are_null_trailing_empty_strings_dropped():
+    assert text({"data": {"l": [[], "x", ""], "m": [""]}}) == 'data={"l":[null,"x"],"m":[]}&key=SECRET'
+
+
+def test_receiving_is_lenient_about_elements_the_sdk_throws_on():
     assert text({"data": {"l": [3, None, "", 1, {"b": 1, "a": 2}]}}) == (
         'data={"l":["3","1",{"a":"2","b":"1"}]}&key=SECRET')
+
+
+@pytest.mark.parametrize("data, path", [
+    ({"feedetailList": [{"a": "1"}, {"a": "2"}, {"a": "3"}, None]}, "feedetailList[3]"),
+    ({"l": ["", "x"]}, "l[0]"),
+    ({"o": {"l": [{"k": [None]}]}}, "o.l[0].k[0]"),
+])
+def test_pack_refuses_data_the_center_cannot_verify_naming_the_place(data, path):
+    codec = mp.EnvelopeCodec(mp.Credentials("1H452H9AR0LO3F60C80A000054C771C6", SECRET, mp.SM2PrivateKey.generate()))
+    with pytest.raises(mp.EnvelopeError, match=rf"^{re.escape(path)}: the center's SDK cannot sign"):
+        codec.pack(data)
+    # What the SDK can sign packs: a trailing "" and an empty array element.
+    codec.pack({"l": ["x", ""], "m": [[]]})
+
+
+def test_shared_vectors_hold_for_medpay_and_the_independent_reference():
+    doc = SIGN_TEXT
+    for case in doc["cases"]:
+        assert mp.sign_text(case["message"], doc["app_secret"]) == case["sign_text"], case["name"]
+        assert reference.sign_text(reference.loads(case["message"]), doc["app_secret"]) == case["sign_text"], case["name"]
+        if "sign_text_case_insensitive" in case:
+            assert mp.sign_text(case["message"], doc["app_secret"], key_order="case_insensitive") == (
+                case["sign_text_case_insensitive"]), case["name"]
+        with pytest.raises(reference.Unsignable) if "unsignable" in case else contextlib.nullcontext():
+            reference.sign_text(reference.loads(case["message"]), doc["app_secret"], strict=True)
+
+
+def test_a_signature_over_either_escaping_verifies():
+    case = next(c for c in SIGN_TEXT["cases"] if "sign_text_fastjson2" in c)
+    app_id = "1H452H9AR0LO3F60C80A000054C771C6"
+    center = mp.SM2PrivateKey.generate()
+    inst = mp.EnvelopeCodec(mp.Credentials(app_id, "K", mp.SM2PrivateKey.generate(), center.public_key()))
+    data = json.loads(case["message"])["data"]
+    fields = {"appId": app_id, "encType": "SM4", "signType": "SM2", "timestamp": "1", "version": "2.0.1"}
+    ours = mp.sign_text({**fields, "data": data}, "K")
+
+    def data_part(t):
+        return t[len("data="):-len("&key=K")]
+    assert data_part(case["sign_text"]) in ours
+    theirs = ours.replace(data_part(case["sign_text"]), data_part(case["sign_text_fastjson2"]))
+    assert theirs != ours
+    for signed in (ours, theirs):
+        body = {**fields, "encData": inst.encrypt_data(data),
+                "signData": base64.b64encode(center.sign(signed.encode())).decode()}
+        assert inst.unpack(json.dumps(body, ensure_ascii=False)).sign_text == signed
+
+
+def test_sign_text_reads_data_sent_as_a_json_string_as_unpack_does():
+    as_object = {"appId": "A" * 16, "data": {"b": Decimal("1.50"), "a": {}}}
+    as_string = {"appId": "A" * 16, "data": '{"b":1.50,"a":{}}'}
+    assert mp.sign_text(as_string, SECRET) == mp.sign_text(as_object, SECRET) == (
+        'appId=' + "A" * 16 + '&data={"a":{},"b":"1.50"}&key=SECRET')
 
 
 def test_top_level_array_is_canonical_json_too():
@@ -101,3 +165,29 @@ def test_floats_are_refused_not_silently_reformatted():
 def test_duplicate_keys_in_json_text_are_refused():
     with pytest.raises(mp.EnvelopeError, match="duplicate"):
         text('{"a":"1","a":"2"}')
+
+
+def test_large_and_batched_messages_follow_the_same_rules():
+    # Over 4 KiB of JSON: pack signs on a helper thread and unpack verifies on one.
+    app_id = "1H452H9AR0LO3F60C80A000054C771C6"
+    center = mp.SM2PrivateKey.generate()
+    inst = mp.EnvelopeCodec(mp.Credentials(app_id, "K", mp.SM2PrivateKey.generate(), center.public_key()))
+    lines = [{"sn": f"FD{i:04d}", "amt": Decimal("12.50"), "name": "布洛芬\u00a0缓释\u0085胶囊", "ext": {}} for i in range(200)]
+    with pytest.raises(mp.EnvelopeError, match=r"^feedetailList\[150\]\.tags\[0\]: "):
+        inst.pack({"feedetailList": lines[:150] + [{**lines[150], "tags": ["", "x"]}] + lines[151:]})
+    out = inst.pack_many([{"feedetailList": lines}, {"l": [None]}, {"l": ["x", ""]}])
+    assert isinstance(out[0], bytes) and isinstance(out[2], bytes)
+    assert isinstance(out[1], mp.EnvelopeError) and str(out[1]).startswith("l[0]: ")
+    # A large message signed over fastjson2's escaping verifies on the two-core route too.
+    fields = {"appId": app_id, "encType": "SM4", "signType": "SM2", "timestamp": "1", "version": "2.0.1"}
+    data = {"feedetailList": lines}
+    ours = mp.sign_text({**fields, "data": data}, "K")
+    assert '"ext":{}' in ours and "\\u0085" in ours and "\u00a0" in ours
+    theirs = ours.replace("\\u0085", "\u0085")
+    for signed in (ours, theirs):
+        body = json.dumps({**fields, "encData": inst.encrypt_data(data),
+                           "signData": base64.b64encode(center.sign(signed.encode())).decode()}).encode()
+        assert len(body) > 8192
+        assert inst.unpack(body).sign_text == signed
+        [msg] = inst.unpack_many([body])
+        assert msg.sign_text == signed

@@ -36,6 +36,7 @@ from .errors import (
     KeyFormatError,
     MedpayError,
     OutcomeUnknown,
+    SettlementPending,
     SignatureError,
     TransportError,
     ValidationError,
@@ -53,7 +54,14 @@ from .callbacks import (
     settlement_reply,
 )
 from .cashier import CashierParams, cashier_url, decode_cashier_params
-from .client import FINAL_ORD_STAS, ORD_STAS, AsyncMedpayClient, MedpayClient, is_final_ord_stas
+from .client import (
+    FINAL_ORD_STAS,
+    ORD_STAS,
+    AsyncMedpayClient,
+    MedpayClient,
+    is_final_ord_stas,
+    ord_stas_label,
+)
 from .ids import new_app_refd_sn, new_org_biz_ser
 from .voucher import InvalidVoucher, SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
 
@@ -91,11 +99,13 @@ __all__ = [
     "TransportError",
     "BusinessError",
     "OutcomeUnknown",
+    "SettlementPending",
     "MedpayClient",
     "AsyncMedpayClient",
     "ORD_STAS",
     "FINAL_ORD_STAS",
     "is_final_ord_stas",
+    "ord_stas_label",
     "new_org_biz_ser",
     "new_app_refd_sn",
     "handle_settlement_notice",

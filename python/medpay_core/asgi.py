@@ -32,8 +32,10 @@ from .callbacks import (
     DEFAULT_LEASE,
     MemoryNoticeStore,
     NoticeStore,
+    ReplyForm,
     UnknownAppIdError,
     _codecs_by_app_id,
+    check_reply_form,
     decode_order_sync,
     handle_settlement_notice,
 )
@@ -113,6 +115,7 @@ def create_app(
     return_path: str = "/medpay/return",
     allow_plain: bool = False,
     lease: float = DEFAULT_LEASE,
+    reply_form: ReplyForm = "nested",
 ) -> Starlette:
     """The ASGI app: ``POST notice_path`` handles 6302 (see
     :func:`medpay_core.callbacks.handle_settlement_notice`); ``GET/POST return_path`` is
@@ -127,10 +130,15 @@ def create_app(
     ``on_order_sync(notice, query)`` (sync or async) runs on each 6204 redirect, e.g. to
     place the third-party order for ``query["chnlType"]``: return a Starlette
     ``Response`` (a redirect to the WeChat/Alipay cashier) or None for the default page.
+    ``reply_form``: the 6302 reply your center reads, ``"nested"`` (default,
+    ``{"code":"0","msg":...,"data":{"success":...}}``) or ``"flat"``
+    (``{"success":...,"message":...}``); checked here, so a typo fails at start-up.
 
-    >>> # app = create_app(codec, record_settlement, store=SQLiteNoticeStore("/var/lib/his/notices.db"))
+    >>> # app = create_app(codec, record_settlement, store=SQLiteNoticeStore("/var/lib/his/notices.db"),
+    >>> #                  reply_form="flat")
     >>> # uvicorn.run(app, host="0.0.0.0", port=8080)
     """
+    check_reply_form(reply_form)
     codecs = _codecs_by_app_id(codec_or_codecs)
     notice_store: NoticeStore = store if store is not None else MemoryNoticeStore()
 
@@ -163,6 +171,7 @@ def create_app(
             store=notice_store,
             allow_plain=allow_plain,
             lease=lease,
+            reply_form=reply_form,
         )
         return Response(reply, media_type="application/json;charset=UTF-8", headers={"Cache-Control": "no-store"})
 

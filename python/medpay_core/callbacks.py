@@ -1,7 +1,12 @@
 """Receiving from the center: the 6302 settlement notice and the 6204 redirect.
 
 **6302.** :func:`handle_settlement_notice` takes the POSTed body and returns the reply
-bytes of PROTOCOL.md §6, ``{"code":"0","msg":...,"data":{"success":...,"message":...}}``.
+bytes. Centers differ in the form they read (``reply_form``): ``"nested"`` (the default,
+docs/protocol.md §6) is ``{"code":"0","msg":...,"data":{"success":...,"message":...}}``,
+``"flat"`` (as some provincial centers' own SDKs answer) is table 277 alone,
+``{"success":...,"message":...}``. In both, ``success`` false means "deliver again".
+Only ``callType`` ``02`` (payment succeeded, the only callback the spec defines) is
+accepted; any other or none is refused with success=false before ``on_notice``.
 A signed notice is verified and decrypted; an unsigned one is accepted only with
 ``allow_plain=True`` (the spec lets the institution choose plain notices; choose that
 only behind a network boundary you trust). The center delivers the same notice more
@@ -36,6 +41,8 @@ third-party payment, never to mark an order paid (that is 6302 or 6301).
 >>> body = theirs.pack_json({"payOrdId": "ORD1", "callType": "02"})  # what the center POSTs
 >>> json.loads(settlement_reply(True, "ok"))["data"]
 {'success': True, 'message': 'ok'}
+>>> settlement_reply(True, "ok", reply_form="flat")
+b'{"success":true,"message":"ok"}'
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Optional, Protocol, Union, runtime_checkable
+from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, get_args, runtime_checkable
 
 from ._native import Credentials, EnvelopeCodec
 from .errors import DecryptError, EnvelopeError, SignatureError, ValidationError
@@ -57,6 +64,7 @@ from .errors import DecryptError, EnvelopeError, SignatureError, ValidationError
 __all__ = [
     "handle_settlement_notice",
     "settlement_reply",
+    "ReplyForm",
     "decode_order_sync",
     "NoticeStore",
     "Claim",
@@ -271,17 +279,39 @@ _DEFAULT_STORE = MemoryNoticeStore()
 CodecArg = Union[EnvelopeCodec, Mapping[str, EnvelopeCodec]]
 
 
-def settlement_reply(success: bool, message: str) -> bytes:
-    """The reply body of 6302 (PROTOCOL.md §6): ``code`` "0" (the call itself worked),
-    ``data.success`` whether the notice was processed (false: deliver again).
+#: The form of the 6302 reply: ``"nested"`` (``{"code":"0","msg":...,"data":{...}}``,
+#: docs/protocol.md §6) or ``"flat"`` (the table-277 object alone).
+ReplyForm = Literal["nested", "flat"]
+REPLY_FORMS: tuple[str, ...] = get_args(ReplyForm)
+
+
+def check_reply_form(reply_form: Any) -> str:
+    """``reply_form`` if it is one of :data:`REPLY_FORMS`, else ValueError (at start-up,
+    not at the first notice).
+
+    >>> check_reply_form("flat")
+    'flat'
+    """
+    if reply_form not in REPLY_FORMS:
+        raise ValueError(f"reply_form is one of {', '.join(REPLY_FORMS)}, not {reply_form!r}")
+    return reply_form
+
+
+def settlement_reply(success: bool, message: str, *, reply_form: ReplyForm = "nested") -> bytes:
+    """The reply body of 6302: ``success`` whether the notice was processed (false: deliver
+    again). ``reply_form`` ``"nested"`` (default) wraps it as ``data`` with ``code`` "0"
+    (the call itself worked); ``"flat"`` sends the table-277 object alone.
 
     >>> json.loads(settlement_reply(False, "retry"))["data"]
+    {'success': False, 'message': 'retry'}
+    >>> json.loads(settlement_reply(False, "retry", reply_form="flat"))
     {'success': False, 'message': 'retry'}
     """
     from .models import SettlementNoticeReply
 
+    check_reply_form(reply_form)
     data = SettlementNoticeReply(success=bool(success), message=message).to_wire()  # table 277
-    doc = {"code": "0", "msg": "接口调用成功", "data": data}
+    doc = data if reply_form == "flat" else {"code": "0", "msg": "接口调用成功", "data": data}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -324,11 +354,6 @@ def _open_notice(body: bytes, codecs: CodecArg, allow_plain: bool) -> tuple[Any,
     return data, False
 
 
-def _call_type(notice: Any, data: Mapping[str, Any]) -> str:
-    ct = getattr(notice, "call_type", None)
-    return str(ct if ct is not None else data.get("callType", ""))
-
-
 def _release(store: NoticeStore, key: str, token: str) -> None:
     try:
         store.release(key, token)
@@ -346,6 +371,7 @@ def handle_settlement_notice(
     store: Optional[NoticeStore] = None,
     allow_plain: bool = False,
     lease: float = DEFAULT_LEASE,
+    reply_form: ReplyForm = "nested",
 ) -> bytes:
     """Handle one 6302 delivery; returns the reply body to send back (HTTP 200).
 
@@ -353,13 +379,22 @@ def handle_settlement_notice(
     validated SettlementNotice and records the settlement; it should return normally
     (``False`` or an exception means "not processed, deliver again"). ``store``
     remembers processed notices (default: a per-process :class:`MemoryNoticeStore`;
-    use :class:`SQLiteNoticeStore` with several processes).
+    use :class:`SQLiteNoticeStore` with several processes). ``reply_form`` is the form
+    your center reads, ``"nested"`` (default) or ``"flat"`` (see :func:`settlement_reply`).
+    A notice whose ``callType`` is not ``02`` is answered success=false and never
+    reaches ``on_notice``.
 
     >>> import medpay_core as mp
     >>> # reply = handle_settlement_notice(request_body, codec, record_settlement,
-    >>> #                                  store=SQLiteNoticeStore("notices.sqlite3"))
+    >>> #                                  store=SQLiteNoticeStore("notices.sqlite3"),
+    >>> #                                  reply_form="flat")
     """
     store = _DEFAULT_STORE if store is None else store
+    check_reply_form(reply_form)
+
+    def reply(success: bool, message: str) -> bytes:
+        return settlement_reply(success, message, reply_form=reply_form)
+
     try:
         data, signed = _open_notice(body, codec, allow_plain)
         if not isinstance(data, dict):
@@ -370,34 +405,37 @@ def handle_settlement_notice(
     except ValidationError as e:
         # Field names and rules only: the values are a patient's data.
         log.warning("6302 notice refused: invalid %s", [(x.get("field"), x.get("rule")) for x in e.errors])
-        return settlement_reply(False, "通知数据不合规")
+        if any(x.get("field") == "callType" for x in e.errors):
+            # The model holds the rule (callType 02 only); say plainly which one failed.
+            return reply(False, "callType 须为 02（仅支付成功回调），此通知未处理")
+        return reply(False, "通知数据不合规")
     except (SignatureError, DecryptError, EnvelopeError) as e:
         log.warning("6302 notice refused: %s: %s", type(e).__name__, e)
-        return settlement_reply(False, "验签或解密失败" if not isinstance(e, EnvelopeError) else "报文格式错误")
-    pay_ord_id = getattr(notice, "pay_ord_id", None) or data.get("payOrdId")
-    key = f"{pay_ord_id}:{_call_type(notice, data)}"
+        return reply(False, "验签或解密失败" if not isinstance(e, EnvelopeError) else "报文格式错误")
+    pay_ord_id = notice.pay_ord_id
+    key = f"{pay_ord_id}:{notice.call_type}"
     try:
         claim = store.claim(key, lease=lease)
     except Exception:
         # The store is down or locked: not processed, so ask for the notice again.
         log.exception("6302 %s: the notice store failed", pay_ord_id)
-        return settlement_reply(False, "系统繁忙，请稍后重发")
+        return reply(False, "系统繁忙，请稍后重发")
     if claim.state == DONE:
         log.info("6302 %s: duplicate, already processed", pay_ord_id)
-        return settlement_reply(True, "已处理")
+        return reply(True, "已处理")
     if claim.state == BUSY:
         log.info("6302 %s: being processed by another worker", pay_ord_id)
-        return settlement_reply(False, "处理中，请稍后重发")
+        return reply(False, "处理中，请稍后重发")
     assert claim.token is not None
     try:
         result = on_notice(notice)
     except Exception:
         log.exception("6302 %s: on_notice failed; released for redelivery", pay_ord_id)
         _release(store, key, claim.token)
-        return settlement_reply(False, "院内处理回调失败")
+        return reply(False, "院内处理回调失败")
     if result is False:
         _release(store, key, claim.token)
-        return settlement_reply(False, "院内处理回调失败")
+        return reply(False, "院内处理回调失败")
     try:
         store.complete(key, claim.token)
     except Exception:
@@ -405,7 +443,7 @@ def handle_settlement_notice(
         # and run on_notice twice. The claim stays 'processing' until its lease ends.
         log.exception("6302 %s: processed, but the store could not record it", pay_ord_id)
     log.info("6302 %s processed (signed=%s)", pay_ord_id, signed)
-    return settlement_reply(True, "院内处理回调成功")
+    return reply(True, "院内处理回调成功")
 
 
 # -- 6204 ------------------------------------------------------------------------------------

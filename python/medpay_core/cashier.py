@@ -1,8 +1,8 @@
-"""The cashier URL of PROTOCOL.md §6 (收银台拼接说明, after 6201).
+"""The cashier URL of docs/protocol.md §6 (收银台拼接说明, after 6201).
 
 6201 answers with a ``cashierUrl``; the institution opens it with two parameters added:
 ``chnlAppId`` (its appId) and ``chnlEncData``, the uppercase hex of SM4 (the data key of
-PROTOCOL.md §4) over the compact JSON ``{"payAuthNo":...,"deposit":...}``; ``deposit`` (the
+docs/protocol.md §4) over the compact JSON ``{"payAuthNo":...,"deposit":...}``; ``deposit`` (the
 inpatient deposit, yuan, 16,2) only when there is one.
 
 The spec says to *append* ``&chnlAppId=...&chnlEncData=...`` to the URL. We append at the
@@ -75,7 +75,7 @@ def cashier_url(
     pay_auth_no: str,
     deposit: Union[Decimal, int, str, None] = None,
 ) -> str:
-    """The URL to open the center's H5 cashier with (PROTOCOL.md §6).
+    """The URL to open the center's H5 cashier with (docs/protocol.md §6).
 
     ``cashier_url`` is 6201's ``cashierUrl``; ``credentials`` are the institution's
     (only appId and appSecret are used); ``pay_auth_no`` is the payAuthNo of the online

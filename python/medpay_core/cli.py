@@ -130,7 +130,7 @@ def _add_credential_flags(p: argparse.ArgumentParser, *, private: bool = True, p
     else:
         p.set_defaults(peer_public_key=None)
     g.add_argument("--key-order", choices=("ordinal", "case_insensitive"), default="ordinal",
-                   help="key order of nested JSON in the sign text (PROTOCOL §2)")
+                   help="key order of nested JSON in the sign text (docs/protocol.md §2)")
 
 
 def _dump(obj: Any) -> str:

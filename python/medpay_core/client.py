@@ -53,7 +53,7 @@ import random
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Container, Iterable, Mapping, Optional, Union
 
 import httpx
 
@@ -64,6 +64,7 @@ from .errors import (
     EnvelopeError,
     MedpayError,
     OutcomeUnknown,
+    SettlementPending,
     SignatureError,
     TransportError,
     ValidationError,
@@ -77,6 +78,7 @@ __all__ = [
     "ORD_STAS",
     "FINAL_ORD_STAS",
     "is_final_ord_stas",
+    "ord_stas_label",
 ]
 
 log = logging.getLogger("medpay_core.client")
@@ -96,7 +98,7 @@ class Endpoint:
     idempotent: bool
 
 
-#: The transactions the client sends (PROTOCOL.md §1). Only 6301 is idempotent.
+#: The transactions the client sends (docs/protocol.md §1). Only 6301 is idempotent.
 ENDPOINTS: dict[str, Endpoint] = {
     e.code: e
     for e in (
@@ -109,13 +111,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     )
 }
 
-#: The ordStas dictionary (字典订单状态). The spec's tables (8, 10, 275) refer to it but
-#: the 2.0.1 text does not print it; these are the values of the national dictionary.
-#: Check them against your center's documentation.
+#: The ordStas dictionary (字典订单状态), the one place medpay keeps it. The spec's tables
+#: (8, 10, 275) refer to it but the 2.0.1 text does not print it; these are the values
+#: centers use. Check them against your center's documentation. Read them as:
+#: 0-5 in progress (0 is "saved": uploaded, not paid yet, not "unpaid" as a failure;
+#: 3-5 are parts done on the way to 6), 6 settled, 7-13 refunded or revoked, 14-16
+#: failed. Later versions add values (17 退款中): labelled here, not final.
 ORD_STAS: dict[str, str] = {
     "0": "已保存",
     "1": "预结算完成",
-    "2": "结算中",
+    "2": "待支付（结算中）",
     "3": "自费完成",
     "4": "医保支付完成",
     "5": "院内结算完成",
@@ -130,21 +135,37 @@ ORD_STAS: dict[str, str] = {
     "14": "异常",
     "15": "结算失败",
     "16": "医保结算失败自费冲正失败",
+    "17": "退款中",
 }
 
-#: States that waiting will not change: settled (6), refunded (7-11), revoked (12, 13),
-#: failed (15, 16) and abnormal (14, which needs a person, not more polling).
-#: 0-5 are on the way (saved, pre-settled, settling, partly paid).
+#: States that waiting will not change: settled (6), refunded or revoked (7-13), failed
+#: (14-16; 14 "abnormal" needs a person, not more polling). Everything else, 0-5 and any
+#: value not listed here (17 退款中 and whatever later versions add), is not final.
 FINAL_ORD_STAS: frozenset[str] = frozenset({"6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"})
 
 
-def is_final_ord_stas(ord_stas: Any) -> bool:
-    """Whether an ``ordStas`` value is final (see :data:`FINAL_ORD_STAS`).
+def _ord_stas_key(ord_stas: Any) -> Optional[str]:
+    # Centers send the code as a string, some as a number, now and then padded.
+    return None if ord_stas is None else str(ord_stas).strip()
 
-    >>> is_final_ord_stas("6"), is_final_ord_stas("2")
-    (True, False)
+
+def is_final_ord_stas(ord_stas: Any, final_states: Container[str] = FINAL_ORD_STAS) -> bool:
+    """Whether an ``ordStas`` value is final (see :data:`FINAL_ORD_STAS`); an unknown
+    value is not.
+
+    >>> is_final_ord_stas("6"), is_final_ord_stas("0"), is_final_ord_stas("17")
+    (True, False, False)
     """
-    return ord_stas is not None and str(ord_stas).strip() in FINAL_ORD_STAS
+    return _ord_stas_key(ord_stas) in final_states
+
+
+def ord_stas_label(ord_stas: Any) -> str:
+    """The dictionary label of an ``ordStas`` value, ``未知状态`` for one not listed.
+
+    >>> ord_stas_label("0"), ord_stas_label(6), ord_stas_label("99")
+    ('已保存', '结算完成', '未知状态')
+    """
+    return ORD_STAS.get(_ord_stas_key(ord_stas) or "", "未知状态")
 
 
 # httpx errors raised before any byte of the request was written: safe to send again.
@@ -372,9 +393,11 @@ class _Core:
         return err
 
 
-def _check_settlement_args(deadline: float, interval: float) -> None:
+def _settlement_args(deadline: float, interval: float, final_states: Iterable[str]) -> frozenset[str]:
+    """Check wait_for_settlement's arguments; the final states as a set of codes."""
     if deadline <= 0 or interval <= 0:
         raise ValueError("deadline and interval are positive seconds")
+    return frozenset(k for k in map(_ord_stas_key, final_states) if k)
 
 
 class MedpayClient:
@@ -557,21 +580,27 @@ class MedpayClient:
         ``query`` is the 6301 request (QueryOrderRequest or dict: payOrdId, orgCodg,
         payToken, idNo, userName, idType): the center needs all of them, the payOrdId
         alone is not enough. Transport failures while polling are tolerated until the
-        deadline; business and signature errors are raised at once. At the deadline
-        raises OutcomeUnknown with ``last_response`` (None if no answer came).
+        deadline; business and signature errors are raised at once. At the deadline:
 
-        >>> # final = client.wait_for_settlement(query, deadline=120, interval=3)
-        >>> # final.ord_stas == "6"
+        - the center answered, the order is not final (0-5: the patient has not paid
+          or it is not settled yet; or a value this version does not know):
+          :class:`SettlementPending` with ``ord_stas``, ``label`` and ``last_response``;
+          its message says "still in state N (label)";
+        - no answer came at all: :class:`OutcomeUnknown` (``last_response`` None).
+
+        >>> # try:
+        >>> #     final = client.wait_for_settlement(query, deadline=120, interval=3)
+        >>> # except SettlementPending as e:
+        >>> #     e.ord_stas, e.label          # ('0', '已保存'): not paid yet
         """
-        _check_settlement_args(deadline, interval)
-        final = frozenset(str(s) for s in final_states)
+        final = _settlement_args(deadline, interval, final_states)
         model = self._core.prepare("6301", query)
         end = time.monotonic() + deadline
         last, last_error = None, None
         while True:
             try:
                 last = self.call("6301", model)
-                if str(last.ord_stas) in final:
+                if is_final_ord_stas(last.ord_stas, final):
                     return last
             except TransportError as e:
                 last_error = e
@@ -581,13 +610,22 @@ class MedpayClient:
             time.sleep(min(interval, left))
 
 
-def _settlement_timeout(deadline: float, model: Any, last: Any, last_error: Optional[BaseException]) -> OutcomeUnknown:
-    state = f"last ordStas {last.ord_stas!r}" if last is not None else "no answer"
-    err = OutcomeUnknown(f"6301: order not final after {deadline}s ({state})", request=model)
-    err.last_response = last  # type: ignore[attr-defined]
-    if last_error is not None and last is None:
+def _settlement_timeout(deadline: float, model: Any, last: Any, last_error: Optional[BaseException]) -> MedpayError:
+    if last is None:
+        # Not one answer: we cannot say what the order is in.
+        err: MedpayError = OutcomeUnknown(f"6301: no answer from the center within {deadline:g}s; "
+                                          "the order's state is unknown: query it again", request=model)
+        err.last_response = None  # type: ignore[attr-defined]
         err.__cause__ = last_error
-    return err
+        return err
+    # The center answered: the state is known, it is just not final (for 0-5 the patient
+    # has not paid or the settlement is not done), so this is not an unknown outcome.
+    code, label = _ord_stas_key(last.ord_stas), ord_stas_label(last.ord_stas)
+    return SettlementPending(
+        f"6301: after {deadline:g}s the order is still in state {code} ({label}), not a final state; "
+        "query it again later",
+        ord_stas=code, label=label, last_response=last, request=model,
+    )
 
 
 class AsyncMedpayClient:
@@ -764,15 +802,14 @@ class AsyncMedpayClient:
         """
         import anyio
 
-        _check_settlement_args(deadline, interval)
-        final = frozenset(str(s) for s in final_states)
+        final = _settlement_args(deadline, interval, final_states)
         model = self._core.prepare("6301", query)
         end = time.monotonic() + deadline
         last, last_error = None, None
         while True:
             try:
                 last = await self.call("6301", model)
-                if str(last.ord_stas) in final:
+                if is_final_ord_stas(last.ord_stas, final):
                     return last
             except TransportError as e:
                 last_error = e

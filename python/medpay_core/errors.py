@@ -76,6 +76,27 @@ class OutcomeUnknown(MedpayError):
         super().__init__(message)
 
 
+class SettlementPending(MedpayError):
+    """``wait_for_settlement`` reached its deadline while the center kept answering that
+    the order is not final yet (ordStas 0-5: saved, not paid or settled so far; or a
+    value this version does not know). The outcome is known, it is just not there yet:
+    nothing was lost, query again later. ``ord_stas`` and ``label`` are the last state,
+    ``last_response`` the last QueryOrderResponse, ``request`` the 6301 request.
+
+    >>> e = SettlementPending("6301: still in state 0", ord_stas="0", label="已保存")
+    >>> e.ord_stas, isinstance(e, OutcomeUnknown)
+    ('0', False)
+    """
+
+    def __init__(self, message: str, *, ord_stas: Optional[str] = None, label: Optional[str] = None,
+                 last_response: Any = None, request: Any = None):
+        self.ord_stas = ord_stas
+        self.label = label
+        self.last_response = last_response
+        self.request = request
+        super().__init__(message)
+
+
 __all__ = [
     "MedpayError",
     "KeyFormatError",
@@ -86,4 +107,5 @@ __all__ = [
     "TransportError",
     "BusinessError",
     "OutcomeUnknown",
+    "SettlementPending",
 ]

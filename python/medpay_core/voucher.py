@@ -11,7 +11,7 @@ Sandbox QR format (version 1), all ASCII::
 
     MEDPAY-SANDBOX:1:<appId>:<encHex>:<macHex>
 
-- ``encHex``: uppercase hex of SM4 (the data key of ``appId``/``appSecret``, PROTOCOL.md
+- ``encHex``: uppercase hex of SM4 (the data key of ``appId``/``appSecret``, docs/protocol.md
   §4) over the compact JSON of the person: ``userName``, ``idNo``, ``idType``,
   ``ecToken``, ``insuOrg``, ``authNo`` (the payAuthNo the sandbox authorised), optional
   ``orgId`` (the only institution allowed to decode it), ``iat``/``exp`` (epoch

@@ -1,4 +1,4 @@
-//! The SM4 data key (PROTOCOL.md §4): SM4-ECB-PKCS#7 of the appSecret under the first 16
+//! The SM4 data key (docs/protocol.md §4): SM4-ECB-PKCS#7 of the appSecret under the first 16
 //! characters of the appId; the uppercase hex of that, cut to 32 characters (the spec's
 //! "new key string"), of which the cipher uses the first 16 as ASCII bytes.
 
@@ -29,7 +29,7 @@ pub fn derive_sm4_key(app_id: &str, app_secret: &str) -> Result<[u8; 16]> {
 mod tests {
     use super::*;
 
-    // PROTOCOL.md §4, from the spec's section 2.2.3.2 step 5.
+    // docs/protocol.md §4, from the spec's section 2.2.3.2 step 5.
     #[test]
     fn spec_worked_example() {
         let k = derive_sm4_key("43AF047BBA47FC8A1AE8EFB232BDBBCB", "4117E877F5FA0A0188891283E4B617D5").unwrap();

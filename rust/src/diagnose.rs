@@ -1,11 +1,11 @@
-//! `diagnose`: why does the peer reject my signature? Rebuilds the sign text the protocol's
+//! `diagnose`: why does the peer reject my signature? Rebuilds the sign text the SDK's
 //! way, checks the signature, and when it fails, tries the known mistakes of other ports
-//! (PROTOCOL.md §2 "Variants") to name the one the signer made.
+//! (docs/protocol.md, "Variants") to name the one the signer made.
 
 use crate::data_key::derive_sm4_key;
-use crate::envelope::{decode_signature_b64, decrypt_data_with};
+use crate::envelope::{data_string_json_error, decode_signature_b64, decrypt_data_with};
 use crate::json::{Limits, Text, Value};
-use crate::sign_text::{sign_text_with_style, KeyOrder, NumberStyle, Stringify, Style};
+use crate::sign_text::{sign_text_with_style, Empties, Escapes, KeyOrder, NumberStyle, Separators, Stringify, Style};
 use crate::sm2::signature::message_digest;
 use crate::sm2::{PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
@@ -14,28 +14,35 @@ use zeroize::Zeroizing;
 /// The outcome of a diagnosis.
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
-    /// The protocol's sign text (ordinal order), with the appSecret at its end.
+    /// The SDK's sign text (ordinal order), with the appSecret at its end.
     pub sign_text: String,
-    /// Whether the signature verifies over the protocol's text (either key order).
+    /// Whether the signature verifies over a text the protocol's verifiers accept (the
+    /// SDK's, or the same with the other key order or escaping).
     pub verifies: bool,
-    /// The name of the variant that verifies, if the protocol's text does not.
+    /// The name of the variant that verifies, if the protocol's texts do not.
     pub variant: Option<String>,
     /// The sign text of that variant.
     pub variant_sign_text: Option<String>,
-    /// Observations, in the order they were made.
+    /// Observations, in the order they were made; the likeliest cause first.
     pub findings: Vec<String>,
+    /// Whether `encData` could not be decrypted (the sign text then lacks the data).
+    pub data_unreadable: bool,
     app_secret_len: usize,
 }
 
 impl Diagnosis {
     /// A report for a person; the appSecret is masked.
     pub fn report(&self) -> String {
-        let mask = |t: &str| {
-            let cut = t.len().saturating_sub(self.app_secret_len);
-            format!("{}{}", &t[..cut], "*".repeat(self.app_secret_len.min(8)))
+        let mask = |t: &str| match t.rfind("key=") {
+            Some(at) => format!("{}key={}", &t[..at], "*".repeat(self.app_secret_len.min(8))),
+            None => t.to_string(),
         };
         let mut out = String::new();
         out.push_str("medpay signature diagnosis\n");
+        if self.data_unreadable {
+            out.push_str("result: encData does NOT decrypt with the data key of this appId and appSecret:\n");
+            out.push_str("  the appSecret (or the appId) is probably wrong; check both with the center.\n");
+        }
         out.push_str(&format!("sign text (protocol): {}\n", mask(&self.sign_text)));
         if self.verifies {
             out.push_str("result: the signature VERIFIES over the protocol's sign text.\n");
@@ -56,22 +63,53 @@ impl Diagnosis {
     }
 }
 
-fn styles() -> Vec<(&'static str, Style)> {
+/// Texts the protocol's verifiers accept, with the finding each deserves (none for the
+/// SDK's own).
+fn accepted_styles() -> Vec<(Style, Option<&'static str>)> {
+    let p = Style::PROTOCOL;
+    let two = Style { escapes: Escapes::Fastjson2, ..p };
+    let ci = Style::with_order(KeyOrder::CaseInsensitive);
+    vec![
+        (p, None),
+        (ci, Some("signed with case-insensitive nested key order (accepted by medpay; the center's SDK sorts ordinally)")),
+        (two, Some("strings escaped as fastjson2 does, not fastjson 1.x (accepted by medpay)")),
+        (Style { key_order: KeyOrder::CaseInsensitive, ..two }, Some("case-insensitive nested key order and fastjson2 escaping (accepted by medpay)")),
+    ]
+}
+
+/// The mistakes of other ports that one [`Style`] reproduces.
+fn variant_styles() -> Vec<(&'static str, Style)> {
     let p = Style::PROTOCOL;
     vec![
-        ("protocol (ordinal key order)", p),
-        ("protocol with case-insensitive nested key order", Style { key_order: KeyOrder::CaseInsensitive, ..p }),
         ("only the top-level scalars of data stringified (nested numbers left as numbers)", Style { stringify: Stringify::TopLevelOnly, ..p }),
         ("numbers and booleans kept as JSON values, not strings", Style { stringify: Stringify::None, ..p }),
         ("numbers reformatted through floats, JavaScript style (100.00 -> 100)", Style { numbers: NumberStyle::FloatJs, ..p }),
         ("numbers reformatted through floats, Java style (100.00 -> 100.0)", Style { numbers: NumberStyle::FloatJava, ..p }),
-        ("empty strings and empty objects kept", Style { keep_empty: true, ..p }),
-        ("numbers as JSON values and empty values kept", Style { stringify: Stringify::None, keep_empty: true, ..p }),
+        ("numbers written as their JSON literal, not as Java's BigDecimal prints them (1e2 -> 1E+2, -0.00 -> 0.00)", Style { numbers: NumberStyle::Literal, ..p }),
+        ("empty strings kept", Style { empties: Empties::KeepStrings, ..p }),
+        ("empty objects dropped, as medpay before 0.2 did (the SDK keeps {})", Style { empties: Empties::DropEmptied, numbers: NumberStyle::Literal, escapes: Escapes::Fastjson2, ..p }),
+        ("empty arrays kept (the SDK drops them, or writes null inside an array)", Style { empties: Empties::KeepArrays, ..p }),
+        ("numbers as JSON values and empty strings kept", Style { stringify: Stringify::None, empties: Empties::KeepStrings, ..p }),
+        ("Python json.dumps default separators (\", \" and \": \") in the data's JSON", Style { separators: Separators::PythonDefault, ..p }),
     ]
 }
 
-/// Diagnose the signature of `envelope` (its members; `data` plaintext or `encData`),
-/// checked with `public_key` (the signer's) and the shared `app_secret`.
+/// The mistakes made at the end of the text: the appSecret appended wrongly.
+fn tail_variants(text: &str, secret: &str) -> Vec<(&'static str, String)> {
+    let body = &text[..text.len() - "key=".len() - secret.len()];
+    vec![
+        ("\"&key=\" forgotten: the appSecret appended without it", format!("{body}{secret}")),
+        ("\"&key=<appSecret>\" forgotten: nothing appended", body.trim_end_matches('&').to_string()),
+        ("\"key=<appSecret>\" forgotten after the last \"&\"", body.to_string()),
+        ("the signer's appSecret ends with a newline", format!("{text}\n")),
+        ("the signer's appSecret ends with CR LF", format!("{text}\r\n")),
+        ("the signer's appSecret ends with a space", format!("{text} ")),
+        ("the signer's appSecret has spaces around it", format!("{body}key= {secret} ")),
+    ]
+}
+
+/// Diagnose the signature of `envelope` (its members; `data` plaintext, a JSON string, or
+/// `encData`), checked with `public_key` (the signer's) and the shared `app_secret`.
 pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
     let mut findings = Vec::new();
     let get = |n: &str| envelope.iter().find(|(k, _)| k == n).map(|(_, v)| v);
@@ -80,9 +118,22 @@ pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &Publi
         findings.push("the envelope has no appId".to_string());
     }
     let mut fields: Vec<(Text, Value)> = envelope.iter().filter(|(k, _)| k != "data").cloned().collect();
+    let mut data_unreadable = false;
     let data = match (get("data"), get("encData").and_then(Value::as_str)) {
+        // Read as unpack reads it: a string is the data's JSON text.
+        (Some(Value::String(s)), _) if !s.is_empty() => match crate::json::parse(s.as_bytes(), Limits::default()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                findings.push(data_string_json_error(e).to_string());
+                None
+            }
+        },
         (Some(d), _) if !matches!(d, Value::Null) => Some(d.clone()),
-        (_, Some(enc)) if !enc.is_empty() => decrypt_for_diagnosis(app_id, app_secret, enc, &mut findings),
+        (_, Some(enc)) if !enc.is_empty() => {
+            let d = decrypt_for_diagnosis(app_id, app_secret, enc, &mut findings);
+            data_unreadable = d.is_none();
+            d
+        }
         _ => None,
     };
     if let Some(d) = data {
@@ -95,6 +146,7 @@ pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &Publi
         variant: None,
         variant_sign_text: None,
         findings,
+        data_unreadable,
         app_secret_len: app_secret.len(),
     };
     let sig_text = match get("signData") {
@@ -105,28 +157,41 @@ pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &Publi
         }
     };
     let Some(candidates) = signature_candidates(&sig_text, &mut diag.findings) else { return diag };
+    let verifies = |text: &str, uid: &[u8]| {
+        message_digest(public_key, text.as_bytes(), uid)
+            .map(|e| candidates.iter().any(|sig| public_key.verify_digest(&e, sig)))
+            .unwrap_or(false)
+    };
 
-    let uids: Vec<(String, Vec<u8>)> = vec![
-        ("default uid 1234567812345678".into(), DEFAULT_UID.to_vec()),
-        ("the appSecret used as the SM2 uid".into(), app_secret.as_bytes().to_vec()),
-        ("the appId used as the SM2 uid".into(), app_id.as_bytes().to_vec()),
-        ("an empty SM2 uid".into(), Vec::new()),
+    for (style, note) in accepted_styles() {
+        if verifies(&sign_text_with_style(&fields, app_secret, style), DEFAULT_UID) {
+            diag.verifies = true;
+            diag.findings.extend(note.map(String::from));
+            return diag;
+        }
+    }
+    let uids: Vec<(&str, Vec<u8>)> = vec![
+        ("", DEFAULT_UID.to_vec()),
+        ("the appSecret used as the SM2 uid", app_secret.as_bytes().to_vec()),
+        ("the appId used as the SM2 uid", app_id.as_bytes().to_vec()),
+        ("an empty SM2 uid", Vec::new()),
     ];
-    for (ui, (uid_name, uid)) in uids.iter().enumerate() {
-        for (si, (style_name, style)) in styles().into_iter().enumerate() {
-            let text = sign_text_with_style(&fields, app_secret, style);
-            let Ok(e) = message_digest(public_key, text.as_bytes(), uid) else { continue };
-            if candidates.iter().any(|sig| public_key.verify_digest(&e, sig)) {
-                if ui == 0 && si <= 1 {
-                    diag.verifies = true;
-                    if si == 1 {
-                        diag.findings.push("signed with case-insensitive nested key order (accepted by the protocol's verifiers)".into());
-                    }
-                } else {
-                    let name = if ui == 0 { style_name.to_string() } else { format!("{style_name}, with {uid_name}") };
-                    diag.variant = Some(name);
-                    diag.variant_sign_text = Some(text);
-                }
+    for (uid_name, uid) in &uids {
+        let mut candidates: Vec<(String, String)> = Vec::new();
+        if !uid_name.is_empty() {
+            candidates.push((uid_name.to_string(), diag.sign_text.clone()));
+        }
+        for (name, style) in variant_styles() {
+            candidates.push((name.to_string(), sign_text_with_style(&fields, app_secret, style)));
+        }
+        for (name, text) in tail_variants(&diag.sign_text, app_secret) {
+            candidates.push((name.to_string(), text));
+        }
+        for (name, text) in candidates {
+            if verifies(&text, uid) {
+                let with_uid = !uid_name.is_empty() && name != *uid_name;
+                diag.variant = Some(if with_uid { format!("{name}, with {uid_name}") } else { name });
+                diag.variant_sign_text = Some(text);
                 return diag;
             }
         }
@@ -142,7 +207,10 @@ fn decrypt_for_diagnosis(app_id: &str, secret: &str, enc: &str, findings: &mut V
     if let Some(k) = &derived {
         match decrypt_data_with(&Sm4Key::new(k), enc, limits) {
             Ok(v) => return Some(v),
-            Err(e) => findings.push(format!("encData does not decrypt with the protocol's data key: {e}")),
+            Err(e) => findings.push(format!(
+                "encData does not decrypt with the data key of this appId and appSecret: the appSecret \
+                 (or the appId) is probably wrong ({e})"
+            )),
         }
     } else {
         findings.push("cannot derive the data key: appId shorter than 16 characters".into());
@@ -224,7 +292,7 @@ mod tests {
 
     fn envelope_signed_with(style: Style, uid: &[u8], der: bool) -> (Vec<(Text, Value)>, PublicKey) {
         let sk = PrivateKey::generate().unwrap();
-        let data = parse(br#"{"amt":100.00,"n":{"x":1},"e":"","list":[{"q":2}]}"#, Limits::default()).unwrap();
+        let data = parse(br#"{"amt":100.00,"n":{"x":1},"e":"","list":[{"q":2}],"o":{"z":null},"l":[],"x":1e2}"#, Limits::default()).unwrap();
         let mut fields = vec![
             ("appId".into(), Value::String(APP_ID.into())),
             ("timestamp".into(), Value::String("1".into())),
@@ -253,7 +321,11 @@ mod tests {
             (Style { stringify: Stringify::None, ..p }, DEFAULT_UID, "kept as JSON values"),
             (Style { numbers: NumberStyle::FloatJava, ..p }, DEFAULT_UID, "Java style"),
             (Style { numbers: NumberStyle::FloatJs, ..p }, DEFAULT_UID, "JavaScript style"),
-            (Style { keep_empty: true, ..p }, DEFAULT_UID, "empty strings"),
+            (Style { empties: Empties::KeepStrings, ..p }, DEFAULT_UID, "empty strings kept"),
+            (Style { empties: Empties::KeepArrays, ..p }, DEFAULT_UID, "empty arrays kept"),
+            (Style { empties: Empties::DropEmptied, numbers: NumberStyle::Literal, escapes: Escapes::Fastjson2, ..p }, DEFAULT_UID, "empty objects dropped"),
+            (Style { numbers: NumberStyle::Literal, ..p }, DEFAULT_UID, "JSON literal"),
+            (Style { separators: Separators::PythonDefault, ..p }, DEFAULT_UID, "json.dumps"),
             (p, SECRET.as_bytes(), "appSecret used as the SM2 uid"),
         ];
         for (style, uid, want) in cases {
@@ -291,5 +363,72 @@ mod tests {
         let d = diagnose(&env, SECRET, sk.public_key());
         assert!(d.verifies, "{}", d.report());
         assert!(d.findings.iter().any(|f| f.contains("first 16 characters of the appSecret")), "{}", d.report());
+    }
+
+    fn signed_over(text: &str, fields: &mut Vec<(Text, Value)>) -> PublicKey {
+        let sk = PrivateKey::generate().unwrap();
+        let raw = sk.sign(text.as_bytes(), DEFAULT_UID).unwrap();
+        fields.push(("signData".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(raw).into())));
+        sk.public_key().clone()
+    }
+
+    #[test]
+    fn mistakes_at_the_end_of_the_text_are_named() {
+        let (env, _) = envelope_signed_with(Style::PROTOCOL, DEFAULT_UID, false);
+        let fields: Vec<(Text, Value)> = env.into_iter().filter(|(k, _)| k != "signData").collect();
+        let text = sign_text_with_style(&fields, SECRET, Style::PROTOCOL);
+        let body = &text[..text.len() - 4 - SECRET.len()];
+        for (signed, want) in [
+            (format!("{body}{SECRET}"), "\"&key=\" forgotten"),
+            (body.trim_end_matches('&').to_string(), "nothing appended"),
+            (format!("{text}\n"), "ends with a newline"),
+            (format!("{text} "), "ends with a space"),
+        ] {
+            let mut f = fields.clone();
+            let pk = signed_over(&signed, &mut f);
+            let d = diagnose(&f, SECRET, &pk);
+            assert!(!d.verifies);
+            assert!(d.variant.as_deref().unwrap_or("").contains(want), "wanted {want:?}\n{}", d.report());
+        }
+    }
+
+    #[test]
+    fn the_other_escaping_verifies_with_a_finding() {
+        let data = parse("{\"name\":\"张\u{a0}三\u{85}\"}".as_bytes(), Limits::default()).unwrap();
+        let mut fields = vec![("appId".into(), Value::String(APP_ID.into())), ("data".into(), data)];
+        let two = Style { escapes: Escapes::Fastjson2, ..Style::PROTOCOL };
+        let text = sign_text_with_style(&fields, SECRET, two);
+        let pk = signed_over(&text, &mut fields);
+        let d = diagnose(&fields, SECRET, &pk);
+        assert!(d.verifies && d.findings.iter().any(|f| f.contains("fastjson2")), "{}", d.report());
+    }
+
+    #[test]
+    fn data_sent_as_a_json_string_is_read_as_unpack_reads_it() {
+        let mut fields = vec![
+            ("appId".into(), Value::String(APP_ID.into())),
+            ("data".into(), Value::String(r#"{"b":1.50,"a":{}}"#.into())),
+        ];
+        let parsed = vec![fields[0].clone(), ("data".into(), parse(br#"{"b":1.50,"a":{}}"#, Limits::default()).unwrap())];
+        let text = sign_text_with_style(&parsed, SECRET, Style::PROTOCOL);
+        assert!(text.contains(r#"data={"a":{},"b":"1.50"}"#), "{text}");
+        let pk = signed_over(&text, &mut fields);
+        let d = diagnose(&fields, SECRET, &pk);
+        assert!(d.verifies, "{}", d.report());
+        assert_eq!(d.sign_text, text);
+    }
+
+    #[test]
+    fn undecryptable_data_says_first_that_the_secret_is_probably_wrong() {
+        let sk = PrivateKey::generate().unwrap();
+        let creds = Credentials::new(APP_ID, "ANOTHER-SECRET-0123456789ABCDEF", Some(sk.clone()), None, KeyOrder::Ordinal).unwrap();
+        let (env, _) = EnvelopeCodec::new(Arc::new(creds))
+            .pack(parse(br#"{"a":"1"}"#, Limits::default()).unwrap(), PackOptions::default())
+            .unwrap();
+        let d = diagnose(&env, SECRET, sk.public_key());
+        assert!(d.data_unreadable);
+        assert!(d.findings[0].contains("appSecret (or the appId) is probably wrong"), "{:?}", d.findings);
+        let report = d.report();
+        assert!(report.lines().nth(1).unwrap().contains("does NOT decrypt"), "{report}");
     }
 }

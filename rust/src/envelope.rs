@@ -1,10 +1,10 @@
-//! The envelope codec (PROTOCOL.md §1-§4): credentials, `pack` (sign then encrypt) and
+//! The envelope codec (docs/protocol.md §1-§4): credentials, `pack` (sign then encrypt) and
 //! `unpack` (decrypt, rebuild the sign text, verify).
 
 use crate::data_key::derive_sm4_key;
 use crate::error::{Error, Result};
 use crate::json::{self, JsonError, Limits, Members, Text, Value};
-use crate::sign_text::{sign_text, sign_text_of_json_data, KeyOrder, Style};
+use crate::sign_text::{sign_text_of_json_data, sign_text_with_style, signable_sign_text, KeyOrder, Style};
 use crate::sm2::{message_digest, Backend, Nonce, PreparedVerification, PrivateKey, PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -118,18 +118,33 @@ impl Credentials {
             .ok_or_else(|| Error::signature("these credentials have no peer public key to verify with"))
     }
 
-    /// The sign text of `fields` (the plaintext `data` among them) and its SM2 signature.
+    /// The sign text of `fields` (the plaintext `data` among them) and its SM2 signature;
+    /// an [`Error::Envelope`] naming the place when the data holds what the center's SDK
+    /// cannot sign (see [`crate::sign_text::Unsignable`]).
     pub fn sign_fields(&self, fields: &[(Text, Value)]) -> Result<(String, [u8; 64])> {
         let signer = self.signer()?;
-        let text = sign_text(fields, self.app_secret(), self.key_order());
+        let text = self.signable_text(fields)?;
         let sig = signer.sign(text.as_bytes(), self.uid())?;
         Ok((text, sig))
     }
 
-    /// The sign text of `fields` in `order` and its digest e under `key` (whose Z it
-    /// takes): the half of signing or verifying that needs the message.
-    fn digested(&self, fields: &[(Text, Value)], order: KeyOrder, key: &PublicKey) -> Result<DigestedText> {
-        let text = sign_text(fields, self.app_secret(), order);
+    /// The sign text `pack` signs, or why the center's SDK could not verify it.
+    fn signable_text(&self, fields: &[(Text, Value)]) -> Result<String> {
+        signable_sign_text(fields, self.app_secret(), self.key_order()).map_err(|u| Error::envelope(u.to_string()))
+    }
+
+    /// [`Credentials::signable_text`] and its digest e under `key`, the signer's own public
+    /// key: the half of signing that needs the message.
+    fn signable_digest(&self, fields: &[(Text, Value)], key: &PublicKey) -> Result<DigestedText> {
+        let text = self.signable_text(fields)?;
+        let digest = message_digest(key, text.as_bytes(), self.uid())?;
+        Ok(DigestedText { text, digest })
+    }
+
+    /// The sign text of `fields` in `style` and its digest e under `key` (whose Z it
+    /// takes): the half of verifying that needs the message.
+    fn digested(&self, fields: &[(Text, Value)], style: Style, key: &PublicKey) -> Result<DigestedText> {
+        let text = sign_text_with_style(fields, self.app_secret(), style);
         let digest = message_digest(key, text.as_bytes(), self.uid())?;
         Ok(DigestedText { text, digest })
     }
@@ -249,11 +264,12 @@ impl Opened {
     /// The other half: the sign text in the credentials' key order, and its digest.
     pub fn digest(&self, codec: &EnvelopeCodec) -> Result<DigestedText> {
         let creds = &codec.creds;
-        creds.digested(&self.fields, creds.key_order(), creds.peer()?)
+        creds.digested(&self.fields, Style::with_order(creds.key_order()), creds.peer()?)
     }
 
-    /// Join the halves: the text that verified (trying the other key order of PROTOCOL.md
-    /// §2 if the first fails), or `None` for an unsigned envelope.
+    /// Join the halves: the text that verified, or `None` for an unsigned envelope. When
+    /// the first text fails, the other texts a verifier accepts are tried
+    /// ([`Style::verifying`]: the other key order, the other JSON library's escaping).
     pub fn conclude(
         &self,
         codec: &EnvelopeCodec,
@@ -265,13 +281,16 @@ impl Opened {
             return Ok(Some(first.text));
         }
         let creds = &codec.creds;
-        let other = match creds.key_order() {
-            KeyOrder::Ordinal => KeyOrder::CaseInsensitive,
-            KeyOrder::CaseInsensitive => KeyOrder::Ordinal,
-        };
-        let alt = creds.digested(&self.fields, other, creds.peer()?)?;
-        if alt.text != first.text && prepared.accepts(&alt.digest) {
-            return Ok(Some(alt.text));
+        let mut tried = vec![first.text];
+        for style in Style::verifying(creds.key_order()).into_iter().skip(1) {
+            let alt = creds.digested(&self.fields, style, creds.peer()?)?;
+            if tried.contains(&alt.text) {
+                continue;
+            }
+            if prepared.accepts(&alt.digest) {
+                return Ok(Some(alt.text));
+            }
+            tried.push(alt.text);
         }
         Err(Error::signature(
             "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
@@ -352,7 +371,7 @@ impl EnvelopeCodec {
             let (creds, on_helper) = (self.creds.clone(), fields.clone());
             let hashing = crate::overlap::spawn(move || {
                 let own = creds.signer()?.public_key();
-                creds.digested(&on_helper, creds.key_order(), own)
+                creds.signable_digest(&on_helper, own)
             });
             let nonce = Nonce::generate(Backend::default());
             let enc_data = self.creds.encrypt_data(&fields[fields.len() - 1].1);
@@ -625,31 +644,43 @@ pub fn decode_signature_b64(b64: &str) -> Result<Vec<u8>> {
     B64.decode(compact.as_bytes()).map_err(|_| Error::signature("signData is not valid Base64"))
 }
 
-/// The sign text of a whole envelope given as its members: uses the plaintext `data`, or
-/// decrypts `encData` with the key derived from the envelope's `appId` and `app_secret`.
-pub fn envelope_sign_text(
-    envelope: &[(Text, Value)],
-    app_secret: &str,
-    order: KeyOrder,
-    limits: Limits,
-) -> Result<String> {
-    let has_data = envelope.iter().any(|(k, v)| k == "data" && !matches!(v, Value::Null));
+/// An envelope's top-level fields with its plaintext `data` as a value, as `unpack` reads
+/// them: `encData` decrypted with the key derived from the envelope's `appId` and
+/// `app_secret`, or a `data` string parsed as the JSON text it holds.
+pub fn plaintext_fields(envelope: &[(Text, Value)], app_secret: &str, limits: Limits) -> Result<Members> {
+    let mut fields: Members = envelope.iter().filter(|(k, _)| k != "data").cloned().collect();
+    let data = envelope.iter().find(|(k, _)| k == "data").map(|(_, v)| v);
     let enc = envelope.iter().find(|(k, _)| k == "encData").and_then(|(_, v)| v.as_str());
-    match (has_data, enc) {
-        (false, Some(e)) if !e.is_empty() => {
+    let data = match (data, enc) {
+        (Some(Value::String(s)), _) if !s.is_empty() => {
+            json::parse(s.as_bytes(), limits).map_err(data_string_json_error)?
+        }
+        (Some(v), _) if !matches!(v, Value::Null) => v.clone(),
+        (_, Some(e)) if !e.is_empty() => {
             let app_id = envelope
                 .iter()
                 .find(|(k, _)| k == "appId")
                 .and_then(|(_, v)| v.as_str())
                 .ok_or_else(|| Error::envelope("encData without appId: cannot derive the data key"))?;
             let key = Zeroizing::new(derive_sm4_key(app_id, app_secret)?);
-            let data = decrypt_data_with(&Sm4Key::new(&key), e, limits)?;
-            let mut fields: Vec<(Text, Value)> = envelope.to_vec();
-            fields.push(("data".into(), data));
-            Ok(sign_text(&fields, app_secret, order))
+            decrypt_data_with(&Sm4Key::new(&key), e, limits)?
         }
-        _ => Ok(sign_text(envelope, app_secret, order)),
-    }
+        _ => return Ok(fields),
+    };
+    fields.push(("data".into(), data));
+    Ok(fields)
+}
+
+/// The sign text of a whole envelope given as its members ([`plaintext_fields`]), the
+/// SDK's rules with the given nested key order.
+pub fn envelope_sign_text(
+    envelope: &[(Text, Value)],
+    app_secret: &str,
+    order: KeyOrder,
+    limits: Limits,
+) -> Result<String> {
+    let fields = plaintext_fields(envelope, app_secret, limits)?;
+    Ok(sign_text_with_style(&fields, app_secret, Style::with_order(order)))
 }
 
 #[cfg(test)]
@@ -671,7 +702,7 @@ mod tests {
         json::parse(s.as_bytes(), Limits::default()).unwrap()
     }
 
-    /// PROTOCOL.md §4: the spec's own encData decrypts to the documented plaintext.
+    /// docs/protocol.md §4: the spec's own encData decrypts to the documented plaintext.
     #[test]
     fn spec_enc_data_example_decrypts() {
         let enc = "64A9C5A7AB3AEA5FC01DE87025F999521C08D25DA13BD715D7E036A7D7C1DBCB6AB7914898A23A99C97EBEFE5277247AD7D0DD9B18F4DCC71A2C280C5143F25B857C795E6BA9F399652C3A4264FC2CBBA7E06B08E151362301659FC3F3773480966E8D19AB082B64A4F9B9BDBABCE57DC2CA95C9975090885AB286BB736BA3BB98F3540962552F40C8350926B93CD21CB7A624E6C4E41E349627E7B36B5C1B5F94604EDC42EA6034D63B2D387A87F42130F0D47B9445F9D729566FE183F9A959";

@@ -630,7 +630,7 @@ pub fn is_number_literal(lit: &str) -> bool {
 /// high bit of each such byte is set (SWAR). Bytes above the first match may be marked
 /// falsely, so only the lowest mark is exact, which is all the scanners use.
 #[inline]
-fn escape_mask(w: u64) -> u64 {
+pub(crate) fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
@@ -641,51 +641,86 @@ fn escape_mask(w: u64) -> u64 {
     (below_space | eq(b'"') | eq(b'\\')) & HIGH
 }
 
-/// Append `s` as a JSON string: `"` and `\` escaped, control characters as `\n`-style
-/// escapes or `\u00XX`, everything else (non-ASCII included) raw.
-pub fn write_string(out: &mut String, s: &str) {
+/// An escape [`write_escaped`] writes in place of a character.
+#[derive(Clone, Copy)]
+pub(crate) enum Escape {
+    /// A short escape such as `\n`.
+    Short(&'static str),
+    /// `\u` and four hex digits of the code unit, in the given case.
+    Unicode { code: u32, upper: bool },
+}
+
+/// Append `s` quoted, with escapes: `mask` marks (as [`escape_mask`] does) the bytes of an
+/// 8-byte word that may start a character to escape, and `escape(bytes, i)` tells whether
+/// the character at `i` is escaped, how, and how many bytes it has. Plain runs are copied
+/// whole: most text (and all hex) needs no escaping.
+#[inline(always)]
+pub(crate) fn write_escaped(
+    out: &mut String,
+    s: &str,
+    mask: impl Fn(u64) -> u64,
+    escape: impl Fn(&[u8], usize) -> Option<(Escape, usize)>,
+) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Skip 8 clean bytes at a time: most text (and all hex) needs no escaping.
+        // Skip 8 clean bytes at a time.
         if i + 8 <= bytes.len() {
             let mut w = [0u8; 8];
             w.copy_from_slice(&bytes[i..i + 8]);
-            let m = escape_mask(u64::from_le_bytes(w));
+            let m = mask(u64::from_le_bytes(w));
             if m == 0 {
                 i += 8;
                 continue;
             }
-            i += (m.trailing_zeros() / 8) as usize; // the first byte to escape
+            i += (m.trailing_zeros() / 8) as usize; // the first byte that may need it
         }
-        let b = bytes[i];
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => {
-                i += 1;
-                continue;
-            }
+        let Some((esc, len)) = escape(bytes, i) else {
+            i += 1;
+            continue;
         };
         out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
-        } else {
-            out.push_str(esc);
+        match esc {
+            Escape::Short(e) => out.push_str(e),
+            Escape::Unicode { code, upper: true } => {
+                let _ = write!(out, "\\u{code:04X}");
+            }
+            Escape::Unicode { code, upper: false } => {
+                let _ = write!(out, "\\u{code:04x}");
+            }
         }
-        i += 1;
+        i += len;
         start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// The short escape of `b` (`"`, `\\` and five control characters), if it has one.
+#[inline(always)]
+pub(crate) fn short_escape(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        _ => return None,
+    })
+}
+
+/// Append `s` as a JSON string: `"` and `\` escaped, control characters as `\n`-style
+/// escapes or `\u00xx`, everything else (non-ASCII included) raw.
+pub fn write_string(out: &mut String, s: &str) {
+    write_escaped(out, s, escape_mask, |b, i| match (short_escape(b[i]), b[i]) {
+        (Some(e), _) => Some((Escape::Short(e), 1)),
+        (None, c @ 0..=0x1f) => Some((Escape::Unicode { code: c as u32, upper: false }, 1)),
+        _ => None,
+    });
 }
 
 /// Append the compact JSON of `v` (members in their order, numbers as their literals).

@@ -419,7 +419,7 @@ impl PySM2PrivateKey {
         Ok(Self { inner: PrivateKey::generate().py(py)? })
     }
 
-    /// Read a key in any format of PROTOCOL.md §5 (hex, Base64, PEM, Base64 DER).
+    /// Read a key in any format of docs/protocol.md §5 (hex, Base64, PEM, Base64 DER).
     #[staticmethod]
     fn from_string(py: Python<'_>, s: &str) -> PyResult<Self> {
         Ok(Self { inner: PrivateKey::from_string(s).py(py)? })
@@ -483,7 +483,7 @@ pub struct PySM2PublicKey {
 
 #[pymethods]
 impl PySM2PublicKey {
-    /// Read a key in any format of PROTOCOL.md §5 (hex/Base64 of 65, 64 or 33 bytes, PEM).
+    /// Read a key in any format of docs/protocol.md §5 (hex/Base64 of 65, 64 or 33 bytes, PEM).
     #[staticmethod]
     fn from_string(py: Python<'_>, s: &str) -> PyResult<Self> {
         Ok(Self { inner: PublicKey::from_string(s).py(py)? })
@@ -1113,6 +1113,11 @@ impl PyDiagnosis {
     #[getter]
     fn variant_sign_text(&self) -> Option<&str> {
         self.inner.variant_sign_text.as_deref()
+    }
+    /// Whether encData could not be decrypted (the appSecret or appId is probably wrong).
+    #[getter]
+    fn data_unreadable(&self) -> bool {
+        self.inner.data_unreadable
     }
     #[getter]
     fn findings(&self) -> Vec<String> {

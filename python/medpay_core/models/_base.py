@@ -46,7 +46,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import ValidationError
@@ -148,8 +148,11 @@ def flag(wire: str, title: str = "", *, required: bool = False) -> Any:
 def nested(wire: str, title: str = "", *, required: bool = False,
            max_length: Optional[int] = None) -> Any:
     """An ``expContent``/``extData`` object. It is accepted as the sub-model, a mapping
-    or the JSON text of the object (as centers send it); ``to_wire`` gives a dict.
-    ``max_length`` (``expContent`` is 字符型 4000) applies to its compact JSON text."""
+    or the JSON text of the object (as centers and their SDKs send it), and checked as the
+    sub-model either way. ``to_wire`` gives it in the form it came in: the JSON text
+    verbatim (it is signed as that very string, so it must not be re-written), a dict
+    otherwise. ``max_length`` (``expContent`` is 字符型 4000) applies to that text, or to
+    the compact JSON text of a dict."""
     return _field(wire, title, {"kind": "object", "required": required,
                                 "max_length": max_length})
 
@@ -328,14 +331,31 @@ def _as_mapping(v: Any) -> Any:
     return v
 
 
+def _verbatim(obj: Any) -> Optional[str]:
+    """The JSON text a sub-model was read from; None if it was not, or if a field was
+    changed since (the text no longer says what the model holds: it goes out as a dict)."""
+    kept = getattr(obj, "_medpay_text", None) if isinstance(obj, WireModel) else None
+    if kept is None:
+        return None
+    text, wire = kept
+    return text if obj.to_wire() == wire else None
+
+
+def _remember_text(obj: "WireModel", text: str) -> None:
+    obj._medpay_text = (text, obj.to_wire())
+
+
 def _check_object(spec: FieldSpec, v: Any, path: str, inbound: bool) -> Tuple[Any, List[Error]]:
     model = spec.model
     assert model is not None and issubclass(model, WireModel)
     if isinstance(v, model):
         obj = v
     else:
-        if isinstance(v, str):
-            v = _parse_json(v)
+        # JSON text, or another table's sub-model read from text: checked from the text,
+        # which is kept for the wire.
+        text = v if isinstance(v, str) else _verbatim(v)
+        if text is not None:
+            v = _parse_json(text)
             if v is _NOT_JSON:
                 return None, [err(path, "format", "must be a JSON object (the text is not JSON)")]
         v = _as_mapping(v)
@@ -345,8 +365,11 @@ def _check_object(spec: FieldSpec, v: Any, path: str, inbound: bool) -> Tuple[An
         if errors:
             return values, errors
         obj = model.model_construct(**values)
+        if text is not None:
+            _remember_text(obj, text)
     if spec.max_length is not None:
-        size = len(compact_json(obj.to_wire()))
+        text = _verbatim(obj)
+        size = len(text) if text is not None else len(compact_json(obj.to_wire()))
         if size > spec.max_length:
             return None, [err(path, "max_length",
                               f"its JSON text is at most {spec.max_length} characters, got {size}")]
@@ -488,6 +511,10 @@ class WireModel(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
+    # (text, wire dict) of a sub-model read from JSON text, for to_wire to send the text
+    # as given: it is signed as that string. Not a field: never on the wire by itself.
+    _medpay_text: Optional[Tuple[str, Dict[str, Any]]] = PrivateAttr(default=None)
+
     #: True for what the center builds (responses, notices): lenient about shapes.
     __medpay_inbound__: ClassVar[bool] = False
     __medpay_specs__: ClassVar[Tuple[FieldSpec, ...]] = ()
@@ -625,9 +652,10 @@ class WireModel(BaseModel):
 
     def to_wire(self) -> Dict[str, Any]:
         """The wire dict: spec names, ``None`` left out, ``Decimal`` kept, nested models
-        as dicts (``expContent``/``extData`` too, however they came in), lists as lists,
-        unknown fields included. The whole model is checked again first (fields assigned
-        since construction, cross-field rules): what it returns is valid.
+        as dicts, except an ``expContent``/``extData`` given as JSON text, which goes out
+        as that same text (see :func:`nested`); lists as lists, unknown fields included.
+        The whole model is checked again first (fields assigned since construction,
+        cross-field rules): what it returns is valid.
 
         >>> from decimal import Decimal
         >>> from medpay_core.models import PayOrderResponse
@@ -641,7 +669,10 @@ class WireModel(BaseModel):
             value = getattr(self, spec.attr, None)
             if value is None:
                 continue
-            if spec.kind in ("object", "list"):
+            if spec.kind == "object":
+                text = _verbatim(value)
+                out[spec.wire] = text if text is not None else _plain(value)
+            elif spec.kind == "list":
                 out[spec.wire] = _plain(value)
             else:
                 out[spec.wire] = value
@@ -688,7 +719,9 @@ class ExtModel(WireModel):
         {'psnPaySn': 'PS1'}
         """
         if isinstance(data, str):
-            return cls.model_validate(data)
+            obj = cls.model_validate(data)
+            _remember_text(obj, data)  # given to a request as is, it goes out as this text
+            return obj
         return super().from_wire(data)
 
 

@@ -71,9 +71,10 @@ class SettlementExtData(ExtModel):
 
 
 class SettlementNotice(WireModel):
-    """6302 input, table 20 (``data``), with ``extData`` (table 280). ``callType`` is
-    ``02`` (payment succeeded, the only callback today); ``setlType`` is ``ALL``,
-    ``CASH`` or ``HI``. The cash part is spelled ``ownpayAmt`` here (``ownPayAmt``, as in
+    """6302 input, table 20 (``data``), with ``extData`` (table 280). ``callType`` must be
+    ``02`` (the spec: 固定传 02，目前仅支付成功回调); a notice without it or with another
+    value is invalid, so :func:`medpay_core.callbacks.handle_settlement_notice` refuses
+    it before ``on_notice``. ``setlType`` is ``ALL``, ``CASH`` or ``HI``. The cash part is spelled ``ownpayAmt`` here (``ownPayAmt``, as in
     6202/6204/6301, is accepted too).
 
     >>> n = SettlementNotice.from_wire({"payOrdId": "ORD1", "callType": "02", "medOrgOrd": "MO1",
@@ -111,8 +112,9 @@ class SettlementNotice(WireModel):
 
 
 class SettlementNoticeReply(WireModel):
-    """6302 output, table 277 (``data`` of the institution's answer): ``success`` false
-    asks the center to deliver the notice again.
+    """6302 output, table 277: ``success`` false asks the center to deliver the notice
+    again. It is the ``data`` of the nested reply or the whole flat one (see
+    :func:`medpay_core.callbacks.settlement_reply`).
 
     >>> SettlementNoticeReply(success=True, message="院内处理回调成功").to_wire()
     {'success': True, 'message': '院内处理回调成功'}

@@ -5,22 +5,25 @@ returns the response's ``data`` or raises :class:`~.codes.SandboxError`. Each st
 change (upload, payment, refund, revocation) is one SQLite transaction that also
 writes the event log and, for a payment, the 6302 notice to send (the outbox).
 
-Order states (column ``status``) and the ``ordStas`` the sandbox reports:
+Order states (column ``status``) and the ``ordStas`` the sandbox reports (the labels
+are those of :data:`medpay_core.client.ORD_STAS`, the one copy of the dictionary):
 
 =========  ========  ===========================================================
 status     ordStas   when
 =========  ========  ===========================================================
-UNPAID     0         uploaded (6201), not yet paid                    (已保存)
-PAID       6         paid (6202 or the cashier page)                  (结算完成)
-PAID       7         everything refunded                              (已退款)
-PAID       8         insurance parts refunded in full, cash not       (已医保全部退款)
-PAID       9         cash refunded in full, insurance not             (仅自费全部退款)
-PAID       10        cash refunded in part, insurance not             (仅自费部分退款)
-PAID       11        insurance in full and cash in part               (医保全部退自费部分退款)
-REVOKED    12        revoked by 6401                                  (已撤销)
+UNPAID     0         uploaded (6201), not paid yet: "saved", in progress
+PAID       6         paid (6202 or the cashier page): settled
+PAID       7         everything refunded
+PAID       8         insurance parts refunded in full, cash not
+PAID       9         cash refunded in full, insurance not
+PAID       10        cash refunded in part, insurance not
+PAID       11        insurance in full and cash in part
+REVOKED    12        revoked by 6401 (only an order not paid yet can be)
 =========  ========  ===========================================================
 
 A partial refund of the insurance parts keeps ``6``: the dictionary has no value for it.
+The sandbox pays in one step and its payments do not fail, so it never reports 1-5 (the
+parts on the way to 6), 13 or the failures 14-16.
 """
 
 from __future__ import annotations
@@ -588,7 +591,7 @@ class Center:
         from ..cashier import cashier_url
 
         # The bank-card page is the cashier with one channel; its link carries the
-        # payAuthNo the way an institution's cashier link does (PROTOCOL §6).
+        # payAuthNo the way an institution's cashier link does (docs/protocol.md §6).
         base = self.cashier_url(base_url, order.pay_ord_id) + "&chnl=BANK"
         url = cashier_url(base, inst.codec(self.config.private_key), str(d["payAuthNo"]))
         self.emit("6205.bank_page", order.pay_ord_id, orgBizSer=d.get("orgBizSer"))

@@ -3,7 +3,7 @@
 The file is JSON::
 
     {
-      "privateKey": "<the center's SM2 private key, any format of PROTOCOL §5>",
+      "privateKey": "<the center's SM2 private key, any format of docs/protocol.md §5>",
       "institutions": [
         {"appId": "...", "appSecret": "...", "publicKey": "<the institution's SM2 public key>",
          "notifyUrl": "http://.../notify", "returnUrl": "http://.../return",

@@ -6,7 +6,8 @@ plays with the real client (:class:`medpay_core.client.MedpayClient`):
 
 1. the patient shows an e-voucher; the sandbox issues a payAuthNo and its QR text,
    the counter decodes it (6101 stand-in);
-2. 6201 uploads the fees: an unpaid order, its payToken and cashier URL;
+2. 6201 uploads the fees: a saved order (ordStas 0, not paid yet), its payToken and
+   cashier URL;
 3. the patient opens the cashier (GET) and pays (POST), like a browser; the browser is
    sent to the institution's returnUrl (6204);
 4. the center posts 6302; the institution records and acknowledges it;
@@ -245,7 +246,7 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
     tl("HIS ← center", f"payOrdId {order.pay_ord_id}", f"payToken {order.pay_token[:8]}…  cashierUrl {order.cashier_url}")
     query = query_of(upload, order.pay_ord_id, order.pay_token)
     before = client.query_order(query)
-    tl("HIS ↔ center", f"6301: ordStas {before.ord_stas} ({mp.ORD_STAS.get(before.ord_stas, '?')})")
+    tl("HIS ↔ center", f"6301: ordStas {before.ord_stas} ({mp.ord_stas_label(before.ord_stas)})")
 
     # 3. the cashier
     tl.section("09:43 the patient pays at the cashier page")
@@ -271,7 +272,7 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
         tl("demo", "no 6302 notice arrived")
         return False
     final = client.wait_for_settlement(query, deadline=20, interval=0.2)
-    tl("HIS ↔ center", f"6301: ordStas {final.ord_stas} ({mp.ORD_STAS.get(final.ord_stas, '?')})",
+    tl("HIS ↔ center", f"6301: ordStas {final.ord_stas} ({mp.ord_stas_label(final.ord_stas)})",
        f"total {_y(final.fee_sumamt)} = fund {_y(final.fund_pay)} + acct {_y(final.psn_acct_pay)} + "
        f"other {_y(final.fee_sumamt - final.fund_pay - final.psn_acct_pay - final.own_pay_amt)} + cash {_y(final.own_pay_amt)}")
 
@@ -288,7 +289,7 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
     again = client.refund(refund)
     tl("HIS ↔ center", f"the same refund sent again (a retry): same refdSn {again.refd_sn}, nothing refunded twice")
     after = client.query_order(query)
-    tl("HIS ↔ center", f"6301: ordStas {after.ord_stas} ({mp.ORD_STAS.get(after.ord_stas, '?')})")
+    tl("HIS ↔ center", f"6301: ordStas {after.ord_stas} ({mp.ord_stas_label(after.ord_stas)})")
 
     # 6. a second order, revoked
     tl.section("14:05 a second prescription is changed before payment: revoke")
@@ -310,6 +311,6 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
     except mp.BusinessError as e:
         tl("HIS ← center", f"6202 on the revoked order refused: code {e.code}: {e.message}")
     q2 = client.query_order(query2)
-    tl("HIS ↔ center", f"6301: ordStas {q2.ord_stas} ({mp.ORD_STAS.get(q2.ord_stas, '?')})")
+    tl("HIS ↔ center", f"6301: ordStas {q2.ord_stas} ({mp.ord_stas_label(q2.ord_stas)})")
     return (final.ord_stas == "6" and res.ref_status == "SUCC" and again.refd_sn == res.refd_sn
             and q2.ord_stas == "12" and len(notices) >= 1 and len(syncs) == 1)

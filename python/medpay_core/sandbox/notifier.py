@@ -1,7 +1,8 @@
 """Delivery of the 6302 settlement notices from the outbox table.
 
-One thread posts each PENDING notice to the institution's ``notifyUrl`` until the reply's
-``data.success`` is true, waiting ``NotifyPolicy.delay_after(n)`` between attempts; after
+One thread posts each PENDING notice to the institution's ``notifyUrl`` until the reply
+says ``success`` true (``data.success`` in the nested form, ``success`` in the flat one;
+both are read), waiting ``NotifyPolicy.delay_after(n)`` between attempts; after
 ``maxAttempts`` posts the notice is FAILED (shown by 6301's ``extData.notice`` and the
 event log). A notice is marked DELIVERED only after the institution said so, so after a
 crash between its "yes" and our commit it is posted again: delivery is at least once,
@@ -30,8 +31,15 @@ _MAX_IDLE = 1.0
 
 
 def reply_success(body: bytes, inst: Institution, center: Center) -> tuple[bool, str]:
-    """Read the institution's answer to a notice: ``{"code":"0","data":{"success":true}}``.
-    An answer sent as a signed envelope (``encData``) is unpacked first."""
+    """Read the institution's answer to a notice, in either form institutions use:
+    nested ``{"code":"0","msg":...,"data":{"success":true,"message":...}}`` or flat
+    ``{"success":true,"message":...}`` (table 277 alone). An answer sent as a signed
+    envelope (``encData``) is unpacked first. Anything but ``success`` true, in any
+    form, means "deliver again".
+
+    >>> reply_success(b'{"success":false,"message":"busy"}', None, None)
+    (False, 'institution answered success=False: busy')
+    """
     try:
         doc = json.loads(body)
     except ValueError:
@@ -44,10 +52,12 @@ def reply_success(body: bytes, inst: Institution, center: Center) -> tuple[bool,
             data = inst.codec(center.config.private_key).unpack(body).data
         except Exception as e:  # noqa: BLE001 - any failure means "not acknowledged"
             return False, f"reply envelope rejected: {e}"
+    elif data is None and "success" in doc:
+        data = doc  # the flat form
     if not isinstance(data, dict):
-        return False, "reply has no data object"
+        return False, "reply has no data object and no success field"
     ok = data.get("success")
-    if ok is True or (isinstance(ok, str) and ok.lower() == "true"):
+    if ok is True or (isinstance(ok, str) and ok.strip().lower() == "true"):
         return True, str(data.get("message") or "")
     return False, f"institution answered success={ok!r}: {data.get('message') or doc.get('msg') or ''}"
 

@@ -24,7 +24,7 @@ from .store import Store, dumps
 log = logging.getLogger("medpay.sandbox")
 
 API_PREFIX = "/org/local/api/hos/"
-#: Endpoint name -> transaction code (PROTOCOL §1).
+#: Endpoint name -> transaction code (docs/protocol.md §1).
 ENDPOINTS: dict[str, str] = {
     "uldFeeInfo": "6201",
     "pay_order": "6202",

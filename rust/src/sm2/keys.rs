@@ -1,4 +1,4 @@
-//! SM2 private and public keys, read from every format of PROTOCOL.md §5 and written in
+//! SM2 private and public keys, read from every format of docs/protocol.md §5 and written in
 //! the formats integrators need. Each key caches what signing or verifying with the default
 //! uid needs: the Z value and, for a private key, (1 + d)^-1.
 
@@ -86,7 +86,7 @@ impl PublicKey {
         }
     }
 
-    /// From any text form of PROTOCOL.md §5: hex or Base64 of 65, 64 or 33 bytes, or
+    /// From any text form of docs/protocol.md §5: hex or Base64 of 65, 64 or 33 bytes, or
     /// PEM / Base64 DER SubjectPublicKeyInfo.
     ///
     /// ```
@@ -283,7 +283,7 @@ impl PrivateKey {
         Ok(key)
     }
 
-    /// From any text form of PROTOCOL.md §5: 64 hex, 66 hex with a leading `00`, Base64 of
+    /// From any text form of docs/protocol.md §5: 64 hex, 66 hex with a leading `00`, Base64 of
     /// 32 or 33 bytes, PEM or Base64 DER (PKCS#8 or SEC1).
     ///
     /// ```
