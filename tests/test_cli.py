@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -143,6 +144,22 @@ def test_doctor_explains_a_rejected_envelope(tmp_path, capsys, keys, secret_env)
     code, out, _ = run(capsys, "doctor", str(tampered), "--public-key", inst.public_key().to_hex(),
                        "--secret-env", secret_env)
     assert code == 1 and out.strip() and SECRET not in out
+
+
+def test_doctor_says_first_when_the_secret_is_probably_wrong_and_names_a_variant(tmp_path, capsys, keys, secret_env):
+    inst, _ = keys
+    other = mp.EnvelopeCodec(mp.Credentials(APP_ID, "0THER" + SECRET[5:], inst))
+    f = tmp_path / "other-secret.json"
+    f.write_bytes(other.pack_json({"payOrdId": "ORD1"}))
+    code, out, _ = run(capsys, "doctor", str(f), "--public-key", inst.public_key().to_hex(), "--secret-env", secret_env)
+    lines = out.splitlines()
+    assert code == 1 and "does NOT decrypt" in lines[1] and "appSecret (or the appId) is probably wrong" in lines[2]
+    # A signer that forgot "&key=": named, the secret masked.
+    fields = {"appId": APP_ID, "timestamp": "1", "version": "2.0.1", "data": {"payOrdId": "ORD1"}}
+    text = mp.sign_text(fields, SECRET).replace("&key=" + SECRET, "&" + SECRET)
+    f.write_text(json.dumps({**fields, "signData": base64.b64encode(inst.sign(text.encode())).decode()}))
+    code, out, _ = run(capsys, "doctor", str(f), "--public-key", inst.public_key().to_hex(), "--secret-env", secret_env)
+    assert code == 1 and '"&key=" forgotten' in out and SECRET not in out
 
 
 def test_missing_secret_is_a_usage_error(tmp_path, capsys, monkeypatch):

@@ -12,7 +12,7 @@ use crate::sm4::Sm4Key;
 use zeroize::Zeroizing;
 
 /// The outcome of a diagnosis.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Diagnosis {
     /// The SDK's sign text (ordinal order), with the appSecret at its end.
     pub sign_text: String,
@@ -27,30 +27,41 @@ pub struct Diagnosis {
     pub findings: Vec<String>,
     /// Whether `encData` could not be decrypted (the sign text then lacks the data).
     pub data_unreadable: bool,
-    app_secret_len: usize,
+    /// The two texts with every occurrence of the appSecret masked, for the report.
+    masked: (String, Option<String>),
+}
+
+impl std::fmt::Debug for Diagnosis {
+    /// The texts with the appSecret masked, as in [`Diagnosis::report`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Diagnosis")
+            .field("sign_text", &self.masked.0)
+            .field("verifies", &self.verifies)
+            .field("variant", &self.variant)
+            .field("variant_sign_text", &self.masked.1)
+            .field("findings", &self.findings)
+            .field("data_unreadable", &self.data_unreadable)
+            .finish()
+    }
 }
 
 impl Diagnosis {
     /// A report for a person; the appSecret is masked.
     pub fn report(&self) -> String {
-        let mask = |t: &str| match t.rfind("key=") {
-            Some(at) => format!("{}key={}", &t[..at], "*".repeat(self.app_secret_len.min(8))),
-            None => t.to_string(),
-        };
         let mut out = String::new();
         out.push_str("medpay signature diagnosis\n");
         if self.data_unreadable {
             out.push_str("result: encData does NOT decrypt with the data key of this appId and appSecret:\n");
             out.push_str("  the appSecret (or the appId) is probably wrong; check both with the center.\n");
         }
-        out.push_str(&format!("sign text (protocol): {}\n", mask(&self.sign_text)));
+        out.push_str(&format!("sign text (protocol): {}\n", self.masked.0));
         if self.verifies {
             out.push_str("result: the signature VERIFIES over the protocol's sign text.\n");
         } else if let Some(v) = &self.variant {
             out.push_str("result: the signature does NOT verify over the protocol's sign text.\n");
             out.push_str(&format!("it verifies over a known variant: {v}\n"));
-            if let Some(t) = &self.variant_sign_text {
-                out.push_str(&format!("signed text was: {}\n", mask(t)));
+            if let Some(t) = &self.masked.1 {
+                out.push_str(&format!("signed text was: {t}\n"));
             }
         } else {
             out.push_str("result: the signature does NOT verify, and no known variant explains it:\n");
@@ -111,6 +122,14 @@ fn tail_variants(text: &str, secret: &str) -> Vec<(&'static str, String)> {
 /// Diagnose the signature of `envelope` (its members; `data` plaintext, a JSON string, or
 /// `encData`), checked with `public_key` (the signer's) and the shared `app_secret`.
 pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
+    let mut diag = diagnose_texts(envelope, app_secret, public_key);
+    // Wherever the secret stands (a variant may have lost its "key="), the report hides it.
+    let mask = |t: &str| if app_secret.is_empty() { t.to_string() } else { t.replace(app_secret, "********") };
+    diag.masked = (mask(&diag.sign_text), diag.variant_sign_text.as_deref().map(mask));
+    diag
+}
+
+fn diagnose_texts(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
     let mut findings = Vec::new();
     let get = |n: &str| envelope.iter().find(|(k, _)| k == n).map(|(_, v)| v);
     let app_id = get("appId").and_then(Value::as_str).unwrap_or("");
@@ -147,7 +166,7 @@ pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &Publi
         variant_sign_text: None,
         findings,
         data_unreadable,
-        app_secret_len: app_secret.len(),
+        masked: (String::new(), None),
     };
     let sig_text = match get("signData") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -430,5 +449,17 @@ mod tests {
         assert!(d.findings[0].contains("appSecret (or the appId) is probably wrong"), "{:?}", d.findings);
         let report = d.report();
         assert!(report.lines().nth(1).unwrap().contains("does NOT decrypt"), "{report}");
+    }
+
+    #[test]
+    fn the_secret_is_masked_wherever_it_stands() {
+        let (env, _) = envelope_signed_with(Style::PROTOCOL, DEFAULT_UID, false);
+        let mut fields: Vec<(Text, Value)> = env.into_iter().filter(|(k, _)| k != "signData").collect();
+        let text = sign_text_with_style(&fields, SECRET, Style::PROTOCOL);
+        let forgot = text.replace(&format!("&key={SECRET}"), &format!("&{SECRET}"));
+        let pk = signed_over(&forgot, &mut fields);
+        let d = diagnose(&fields, SECRET, &pk);
+        assert!(d.variant.is_some());
+        assert!(!d.report().contains(SECRET) && !format!("{d:?}").contains(SECRET), "{}", d.report());
     }
 }
