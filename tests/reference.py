@@ -28,13 +28,14 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_int=lambda s: Decimal(s) if s == "-0" else int(s))
 
 
-def _literal(x: Any) -> str:
+def _literal(x: Any, java: bool = False) -> str:
+    """A number or boolean's JSON text; ``java``: a decimal as BigDecimal.toString()."""
     if isinstance(x, bool):
         return "true" if x else "false"
     if isinstance(x, int):
         return str(x)
     if isinstance(x, Decimal):
-        return str(x)
+        return java_decimal(x) if java else str(x)
     raise TypeError(type(x))
 
 
@@ -61,16 +62,6 @@ def java_decimal(d: Decimal) -> str:
     """BigDecimal.toString(): Python's to-scientific-string is the same algorithm (both
     follow the General Decimal Arithmetic spec), except that Java has no negative zero."""
     return str(abs(d)) if d == 0 else str(d)
-
-
-def _number(x: Any) -> str:
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, Decimal):
-        return java_decimal(x)
-    raise TypeError(type(x))
 
 
 def fastjson1_string(s: str) -> str:
@@ -127,7 +118,7 @@ def canonical_json(value: Any, strict: bool = False) -> str:
         return "[" + ",".join(parts) + "]"
     if isinstance(value, str):
         return fastjson1_string(value)
-    return '"' + _number(value) + '"'
+    return '"' + _literal(value, java=True) + '"'
 
 
 def sign_text(message: dict, app_secret: str, strict: bool = False) -> str:
@@ -142,7 +133,7 @@ def sign_text(message: dict, app_secret: str, strict: bool = False) -> str:
         elif isinstance(v, str):
             r = v
         else:
-            r = _number(v)
+            r = _literal(v, java=True)
         # Java's String.trim() strips every character up to U+0020.
         if r.lstrip("".join(map(chr, range(0x21)))) == "" or r == "null":
             continue
