@@ -36,6 +36,15 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
+def test_version_is_the_installed_packages(capsys):
+    from importlib.metadata import version
+    assert mp.__version__ == version("medpay-core")
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"medpay {mp.__version__} (interface 2.0.1)"
+
+
 def test_keygen_prints_every_format(capsys):
     code, out, _ = run(capsys, "keygen", "--yes")
     assert code == 0

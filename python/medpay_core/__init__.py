@@ -12,6 +12,8 @@ the payment center does:
 {'payOrdId': 'ORD1'}
 """
 
+from importlib.metadata import version as _installed_version
+
 from ._native import (
     PROTOCOL_VERSION,
     Credentials,
@@ -74,7 +76,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'medpay_core' has no attribute {name!r}")
 
 
+#: The installed package's version (its wheel's metadata), e.g. ``"0.1.0"``.
+__version__: str = _installed_version("medpay-core")
+
 __all__ = [
+    "__version__",
     "PROTOCOL_VERSION",
     "Credentials",
     "Diagnosis",

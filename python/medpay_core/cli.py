@@ -347,7 +347,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``medpay``."""
+    from . import PROTOCOL_VERSION, __version__
+
     p = argparse.ArgumentParser(prog="medpay", description="China medical-insurance mobile payment 2.0.1 tools")
+    p.add_argument("--version", action="version", version=f"medpay {__version__} (interface {PROTOCOL_VERSION})")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
