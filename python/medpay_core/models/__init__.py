@@ -55,13 +55,20 @@ from .voucher import VoucherDecodeRequest, VoucherDecodeResponse
 
 @dataclass(frozen=True)
 class Transaction:
-    """One transaction of the spec: its code, Chinese name, endpoint name (the last part
-    of ``/org/local/api/hos/<path>``; None for those not posted by the institution: 6101
-    goes to the e-voucher library, 6204 and 6302 come from the center), and the models
-    of what is sent (``request``) and answered (``response``; None when nothing is).
+    """One transaction of the spec, the one table medpay keeps of them (the client, the
+    sandbox, the CLI and the docs all read it).
 
-    >>> TRANSACTIONS["6201"].path
-    'uldFeeInfo'
+    ``code`` and ``name`` (Chinese) are the spec's; ``path`` the endpoint name (the last
+    part of ``/org/local/api/hos/<path>``; None for those the institution does not post:
+    6101 goes to the e-voucher library, 6204 and 6302 come from the center); ``request``
+    and ``response`` the models of what is sent and answered (``response`` None when
+    nothing is); ``method`` the client method that sends it (None when the client does
+    not); ``retry_safe`` whether sending it twice is harmless (only 6301, a read: the
+    others move money or change the order, and the spec does not say a second one is
+    ignored).
+
+    >>> TRANSACTIONS["6201"].path, TRANSACTIONS["6301"].retry_safe
+    ('uldFeeInfo', True)
     """
 
     code: str
@@ -69,25 +76,35 @@ class Transaction:
     path: Optional[str]
     request: Type[WireModel]
     response: Optional[Type[WireModel]]
+    method: Optional[str] = None
+    retry_safe: bool = False
 
 
 TRANSACTIONS: Dict[str, Transaction] = {
     t.code: t
     for t in (
         Transaction("6101", "解析医保电子凭证二维码", None, VoucherDecodeRequest, VoucherDecodeResponse),
-        Transaction("6201", "费用明细上传", "uldFeeInfo", FeeUploadRequest, FeeUploadResponse),
-        Transaction("6202", "支付下单", "pay_order", PayOrderRequest, PayOrderResponse),
-        Transaction("6203", "医保退费", "refund_Order", RefundRequest, RefundResponse),
+        Transaction("6201", "费用明细上传", "uldFeeInfo", FeeUploadRequest, FeeUploadResponse,
+                    "upload_fees"),
+        Transaction("6202", "支付下单", "pay_order", PayOrderRequest, PayOrderResponse, "pay_order"),
+        Transaction("6203", "医保退费", "refund_Order", RefundRequest, RefundResponse, "refund"),
         Transaction("6204", "医保订单信息同步", None, OrderSyncNotice, None),
-        Transaction("6205", "银行卡支付下单", "medBankPay", BankCardPayRequest, BankCardPayResponse),
-        Transaction("6301", "医保订单结算结果查询", "query_order_info", QueryOrderRequest, QueryOrderResponse),
+        Transaction("6205", "银行卡支付下单", "medBankPay", BankCardPayRequest, BankCardPayResponse,
+                    "bank_card_pay"),
+        Transaction("6301", "医保订单结算结果查询", "query_order_info", QueryOrderRequest,
+                    QueryOrderResponse, "query_order", retry_safe=True),
         Transaction("6302", "医保结算结果通知", None, SettlementNotice, SettlementNoticeReply),
-        Transaction("6401", "费用明细上传撤销", "revoke_order", RevokeRequest, RevokeResponse),
+        Transaction("6401", "费用明细上传撤销", "revoke_order", RevokeRequest, RevokeResponse,
+                    "revoke_upload"),
     )
 }
 
+#: The transactions the institution posts to the center, by endpoint name.
+BY_PATH: Dict[str, Transaction] = {t.path: t for t in TRANSACTIONS.values() if t.path}
+
 __all__ = [
     "TRANSACTIONS",
+    "BY_PATH",
     "Transaction",
     "WireModel",
     "ExtModel",
