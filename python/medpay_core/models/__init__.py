@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Type
 
-from ._base import ExtData, ExtModel, WireModel
+from ._base import ExtData, ExtModel, WireModel, validate
 from ._common import ExpContent, UnionPayExpContent
 from .notify import (
     OrderSyncExtData,
@@ -105,6 +105,7 @@ BY_PATH: Dict[str, Transaction] = {t.path: t for t in TRANSACTIONS.values() if t
 __all__ = [
     "TRANSACTIONS",
     "BY_PATH",
+    "validate",
     "Transaction",
     "WireModel",
     "ExtModel",

@@ -64,6 +64,7 @@ __all__ = [
     "items",
     "err",
     "get",
+    "validate",
 ]
 
 Error = Dict[str, str]
@@ -734,3 +735,20 @@ class ExtData(ExtModel):
     """
 
     __medpay_inbound__ = True
+
+
+M = Any
+
+
+def validate(model_cls: Any, data: Any) -> Any:
+    """medpay's boundary (client, sandbox, callbacks): ``data`` (a model of the class,
+    or a mapping of wire or Python names) as ``model_cls``; a
+    :class:`medpay_core.errors.ValidationError` (a MedpayError) listing every bad field.
+
+    >>> from medpay_core.models import RevokeResponse
+    >>> validate(RevokeResponse, {"success": True}).success
+    True
+    """
+    if isinstance(data, model_cls):
+        return data
+    return model_cls.from_wire(data)
