@@ -18,249 +18,9 @@ import pytest
 
 import medpay_core.models as m
 from medpay_core.errors import MedpayError, ValidationError
-
-# --------------------------------------------------------------------------- examples
-# One valid wire ``data`` per table, with realistic values (a Fuzhou outpatient visit).
-
-VOUCHER_REQUEST = {
-    "orgId": "H35010200001", "businessType": "01101", "businessInfo": "门诊缴费",
-    "operatorId": "0001", "operatorName": "收费员王五", "officeId": "0101",
-    "officeName": "门诊收费处", "deviceType": "SelfService",
-}
-VOUCHER_RESPONSE = {
-    "userName": "张三", "idNo": "350181199011193519", "idType": "01",
-    "ecToken": "350100ec5f3e6c1d2b4a8f9e0d7c6b5a4f3e2d1c", "insuOrg": "350100",
-    "authNo": "AUTH3501002026112500001", "ecIndexNo": "EI0001", "gender": "1",
-    "birthday": "1990-11-19", "nationality": "CHN", "email": "zhangsan@example.cn",
-}
-UNIONPAY = {"merchantNo": "898350112340001", "terminalNo": "12345678", "isvNo": "ISV350100001"}
-DISE = {
-    "diagType": "1", "diagSrtNo": 1, "diagCode": "J06.900", "diagName": "急性上呼吸道感染",
-    "diagDept": "内科", "diseDorNo": "D35010200001", "diseDorName": "李医生",
-    "diagTime": "2026-11-25 09:30:00", "valiFlag": "1",
-}
-LINE_1 = {
-    "feedetlSn": "FD2026112500001", "mdtrtId": "MD35010020261125001", "psnNo": "35000000000000000001",
-    "chrgBchno": "CB2026112500001", "diseCodg": "J06.900", "rxno": "RX2026112500001",
-    "rxCircFlag": "0", "feeOcurTime": "2026-11-25 09:40:00",
-    "medListCodg": "XJ01CRA040A001010104384", "medinsListCodg": "YP000123",
-    "detItemFeeSumamt": Decimal("25.80"), "cnt": Decimal("2.0000"), "pric": Decimal("12.900000"),
-    "sinDosDscr": "0.5g", "usedFrquDscr": "一日三次", "prdDays": Decimal("3.00"),
-    "medcWayDscr": "口服", "bilgDeptCodg": "0101", "bilgDeptName": "内科",
-    "bilgDrCodg": "D35010200001", "bilgDrName": "李医生", "hospApprFlag": "1",
-    "medType": "11", "medListName": "阿莫西林胶囊", "medListSpc": "0.25g*24粒",
-}
-LINE_2 = {
-    **LINE_1, "feedetlSn": "FD2026112500002", "rxno": "RX2026112500002",
-    "medListCodg": "XR05DAF041A001010101445", "medinsListCodg": "YP000456",
-    "detItemFeeSumamt": Decimal("23.80"), "cnt": Decimal("1"), "pric": Decimal("23.8"),
-    "medListName": "复方甘草片", "medListSpc": "100片",
-}
-FEE_UPLOAD = {
-    "orgCodg": "H35010200001", "orgId": "EC35010200001", "psnNo": "35000000000000000001",
-    "insutype": "310", "medOrgOrd": "MO2026112500001", "rxCircFlag": "0",
-    "begntime": "2026-11-25 09:00:00", "idNo": "350181199011193519", "userName": "张三",
-    "idType": "01", "ecToken": "350100ec5f3e6c1d2b4a8f9e0d7c6b5a4f3e2d1c", "insuCode": "350100",
-    "iptOtpNo": "MZ2026112500001", "atddrNo": "D35010200001", "drName": "李医生",
-    "deptCode": "0101", "deptName": "内科", "caty": "A03", "mdtrtId": "MD35010020261125001",
-    "medType": "11", "feeType": "01", "medfeeSumamt": Decimal("49.60"), "acctUsedFlag": "1",
-    "mainCondDscr": "咳嗽三天", "diseCodg": "J06.900", "diseName": "急性上呼吸道感染",
-    "psnSetlway": "01", "chrgBchno": "CB2026112500001", "pubHospRfomFlag": "1",
-    "invono": "FP00012345", "expContent": UNIONPAY, "diseinfoList": [DISE],
-    "feedetailList": [LINE_1, LINE_2], "payAuthNo": "AUTH3501002026112500001",
-    "uldLatlnt": "119.296494,26.074508", "mdtrtCertType": "01", "insuplcAdmdvs": "350100",
-}
-FEE_UPLOAD_RESPONSE = {
-    "payOrdId": "ORD3501002026112500001", "payToken": "ORD3501002026112500001TK",
-    "cashierUrl": "https://mpc.example.cn/h5/#/cashier?payOrdId=ORD3501002026112500001",
-    "extData": {"setlId": "S35010020261125001"},
-}
-PAY_ORDER = {
-    "payAuthNo": "AUTH3501002026112500001", "payOrdId": "ORD3501002026112500001",
-    "payToken": "ORD3501002026112500001TK", "orgCodg": "H35010200001",
-    "orgBizSer": "BIZ2026112500001", "chrgBchno": "CB2026112500001", "feeType": "01",
-    "mdtrtId": "MD35010020261125001", "deposit": Decimal("0.00"), "expContent": UNIONPAY,
-    "acctUsedFlag": "1",
-}
-PAY_ORDER_RESPONSE = {
-    "payOrdId": "ORD3501002026112500001", "ordStas": "6", "feeSumamt": Decimal("49.60"),
-    "ownPayAmt": Decimal("9.60"), "psnAcctPay": Decimal("20.00"), "fundPay": Decimal("20.00"),
-    "deposit": Decimal("0.00"), "extData": {"setlId": "S1"}, "othFeeAmt": Decimal("0.00"),
-}
-REFUND = {
-    "payOrdId": "ORD3501002026112500001", "appRefdSn": "RF2026112500001",
-    "appRefdTime": "20261125103000", "totlRefdAmt": Decimal("49.60"),
-    "psnAcctRefdAmt": Decimal("20.00"), "fundRefdAmt": Decimal("20.00"),
-    "cashRefdAmt": Decimal("9.60"), "ecToken": "350100ec5f3e6c1d2b4a8f9e0d7c6b5a4f3e2d1c",
-    "refdType": "ALL", "expContent": UNIONPAY, "payAuthNo": "AUTH3501002026112500001",
-}
-REFUND_RESPONSE = {
-    "refdSn": "RS3501002026112500001", "hiFefdSn": "HF3501002026112500001",
-    "hiTrnsDate": "20261125", "hiTrnsTime": "103005", "refStatus": "SUCC",
-    "extData": {"note": "ok"},
-}
-ORDER_SYNC = {
-    "payOrdId": "ORD3501002026112500001", "medOrgOrd": "MO2026112500001",
-    "feeSumamt": Decimal("49.60"), "ownPayAmt": Decimal("9.60"), "psnAcctPay": Decimal("20.00"),
-    "fundPay": Decimal("20.00"), "othFeeAmt": Decimal("0.00"), "deposit": Decimal("0.00"),
-    "extData": UNIONPAY,
-}
-BANK_PAY = {
-    "payAuthNo": "AUTH3501002026112500001", "payOrdId": "ORD3501002026112500001",
-    "payToken": "ORD3501002026112500001TK", "orgCodg": "H35010200001",
-    "orgBizSer": "BIZ2026112500002", "expContent": UNIONPAY,
-}
-BANK_PAY_RESPONSE = {
-    "medBankPayUrl": "https://bank.example.cn/mix/pay?ord=ORD3501002026112500001",
-    "extData": {"bank": "ICBC"},
-}
-QUERY = {
-    "payOrdId": "ORD3501002026112500001", "orgCodg": "H35010200001",
-    "payToken": "ORD3501002026112500001TK", "idNo": "350181199011193519", "userName": "张三",
-    "idType": "01", "expContent": UNIONPAY,
-}
-QUERY_RESPONSE = {
-    "ordStas": "6", "payOrdId": "ORD3501002026112500001", "callType": "02",
-    "medOrgOrd": "MO2026112500001", "traceTime": "2026-11-25 10:00:05",
-    "orgCodg": "H35010200001", "orgName": "福州市第一医院", "setlType": "ALL",
-    "feeSumamt": Decimal("49.60"), "ownPayAmt": Decimal("9.60"), "psnAcctPay": Decimal("20.00"),
-    "fundPay": Decimal("20.00"), "revsToken": "RV3501002026112500001",
-    "extData": {"psnPaySn": "PS3501002026112500001"}, "deposit": Decimal("0.00"),
-    "hiChrgTime": "100005", "hiDocSn": "HD3501002026112500001", "hiRgstSn": "HR3501002026112500001",
-    "ecCode": "EC-CODE-0001",
-}
-SETTLEMENT = {
-    "payOrdId": "ORD3501002026112500001", "callType": "02", "medOrgOrd": "MO2026112500001",
-    "traceTime": "2026-11-25 10:00:05", "feeSumamt": Decimal("49.60"), "ownpayAmt": Decimal("9.60"),
-    "psnAcctPay": Decimal("20.00"), "fundPay": Decimal("20.00"), "hiChrgTime": "100005",
-    "hiDocSn": "HD3501002026112500001", "hiRgstSn": "HR3501002026112500001",
-    "orgName": "福州市第一医院", "ecCode": "EC-CODE-0001", "setlType": "ALL",
-    "revsToken": "RV3501002026112500001", "extData": {"psnPaySn": "PS3501002026112500001"},
-    "orgCodg": "H35010200001", "deposit": Decimal("0.00"),
-}
-SETTLEMENT_REPLY = {"success": True, "message": "院内处理回调成功"}
-REVOKE = {
-    "payOrdId": "ORD3501002026112500001", "orgCodg": "H35010200001",
-    "payToken": "ORD3501002026112500001TK", "idNo": "350181199011193519", "userName": "张三",
-    "idType": "01", "expContent": UNIONPAY,
-}
-REVOKE_RESPONSE = {"success": True}
-CASHIER = {"payAuthNo": "AUTH3501002026112500001", "deposit": Decimal("123.45")}
-
-EXAMPLES = {
-    m.VoucherDecodeRequest: VOUCHER_REQUEST,
-    m.VoucherDecodeResponse: VOUCHER_RESPONSE,
-    m.FeeUploadRequest: FEE_UPLOAD,
-    m.FeeUploadExpContent: UNIONPAY,
-    m.DiseInfo: DISE,
-    m.FeeDetail: LINE_1,
-    m.FeeUploadResponse: FEE_UPLOAD_RESPONSE,
-    m.CashierEncData: CASHIER,
-    m.PayOrderRequest: PAY_ORDER,
-    m.PayOrderExpContent: UNIONPAY,
-    m.PayOrderResponse: PAY_ORDER_RESPONSE,
-    m.RefundRequest: REFUND,
-    m.RefundExpContent: UNIONPAY,
-    m.RefundResponse: REFUND_RESPONSE,
-    m.OrderSyncNotice: ORDER_SYNC,
-    m.OrderSyncExtData: UNIONPAY,
-    m.BankCardPayRequest: BANK_PAY,
-    m.BankCardPayExpContent: UNIONPAY,
-    m.BankCardPayResponse: BANK_PAY_RESPONSE,
-    m.QueryOrderRequest: QUERY,
-    m.QueryOrderExpContent: UNIONPAY,
-    m.QueryOrderResponse: QUERY_RESPONSE,
-    m.QueryOrderExtData: {"psnPaySn": "PS3501002026112500001"},
-    m.SettlementNotice: SETTLEMENT,
-    m.SettlementExtData: {"psnPaySn": "PS3501002026112500001"},
-    m.SettlementNoticeReply: SETTLEMENT_REPLY,
-    m.RevokeRequest: REVOKE,
-    m.RevokeExpContent: UNIONPAY,
-    m.RevokeResponse: REVOKE_RESPONSE,
-}
-
-# The wire names of each table, in the spec's order (section 2.3).
-TABLE_FIELDS = {
-    m.VoucherDecodeRequest: "orgId businessType businessInfo operatorId operatorName officeId "
-                            "officeName deviceType",
-    m.VoucherDecodeResponse: "userName idNo idType ecToken insuOrg authNo ecIndexNo gender birthday "
-                             "nationality email",
-    m.FeeUploadRequest: "orgCodg orgId psnNo insutype medOrgOrd initRxOrd rxCircFlag begntime idNo "
-                        "userName idType ecToken insuCode iptOtpNo atddrNo drName deptCode deptName "
-                        "caty mdtrtId medType feeType medfeeSumamt acctUsedFlag mainCondDscr diseCodg "
-                        "diseName psnSetlway chrgBchno pubHospRfomFlag invono endtime fulamtOwnpayAmt "
-                        "overlmtSelfpay preselfpayAmt inscpScpAmt oprnOprtCode oprnOprtName fpscNo "
-                        "latechbFlag gesoVal fetts fetusCnt pretFlag birctrlType birctrlMatnDate "
-                        "copFlag dscgDeptCodg dscgDeptName dscgDed dscgWay dieDate matnType expContent "
-                        "midSetlFlag diseinfoList feedetailList admDiagDscr admDeptCodg admDeptName "
-                        "admBed payAuthNo uldLatlnt mdtrtCertType insuplcAdmdvs",
-    m.FeeUploadExpContent: "merchantNo terminalNo isvNo",
-    m.DiseInfo: "diagType diagSrtNo diagCode diagName diagDept diseDorNo diseDorName diagTime valiFlag",
-    m.FeeDetail: "feedetlSn mdtrtId psnNo chrgBchno diseCodg rxno rxCircFlag feeOcurTime medListCodg "
-                 "medinsListCodg detItemFeeSumamt cnt pric sinDosDscr usedFrquDscr prdDays "
-                 "medcWayDscr bilgDeptCodg bilgDeptName bilgDrCodg bilgDrName acordDeptCodg "
-                 "acordDeptName ordersDrCode ordersDrName hospApprFlag tcmdrugUsedWay etipFlag "
-                 "etipHospCode dscgTkdrugFlag matnFeeFlag initFeedetlSn drordNo medType memo "
-                 "expContent medListName medListSpc combNo",
-    m.FeeUploadResponse: "payOrdId payToken cashierUrl extData",
-    m.CashierEncData: "payAuthNo deposit",
-    m.PayOrderRequest: "payAuthNo payOrdId payToken orgCodg orgBizSer chrgBchno feeType mdtrtId "
-                       "deposit expContent acctUsedFlag",
-    m.PayOrderExpContent: "merchantNo terminalNo isvNo",
-    m.PayOrderResponse: "payOrdId ordStas feeSumamt ownPayAmt psnAcctPay fundPay deposit extData "
-                        "othFeeAmt",
-    m.RefundRequest: "payOrdId appRefdSn appRefdTime totlRefdAmt psnAcctRefdAmt fundRefdAmt "
-                     "cashRefdAmt ecToken refdType expContent payAuthNo",
-    m.RefundExpContent: "merchantNo terminalNo isvNo",
-    m.RefundResponse: "refdSn hiFefdSn hiTrnsDate hiTrnsTime refStatus extData",
-    m.OrderSyncNotice: "payOrdId medOrgOrd feeSumamt ownPayAmt psnAcctPay fundPay othFeeAmt deposit "
-                       "extData",
-    m.OrderSyncExtData: "merchantNo terminalNo isvNo",
-    m.BankCardPayRequest: "payAuthNo payOrdId payToken orgCodg orgBizSer expContent",
-    m.BankCardPayExpContent: "merchantNo terminalNo isvNo",
-    m.BankCardPayResponse: "medBankPayUrl extData",
-    m.QueryOrderRequest: "payOrdId orgCodg payToken idNo userName idType expContent",
-    m.QueryOrderExpContent: "merchantNo terminalNo isvNo",
-    m.QueryOrderResponse: "ordStas payOrdId callType medOrgOrd traceTime orgCodg orgName setlType "
-                          "feeSumamt ownPayAmt psnAcctPay fundPay revsToken extData deposit "
-                          "hiChrgTime hiDocSn hiRgstSn ecCode",
-    m.QueryOrderExtData: "psnPaySn",
-    m.SettlementNotice: "payOrdId callType medOrgOrd traceTime feeSumamt ownpayAmt psnAcctPay "
-                        "fundPay hiChrgTime hiDocSn hiRgstSn orgName ecCode setlType revsToken "
-                        "extData orgCodg deposit",
-    m.SettlementExtData: "psnPaySn",
-    m.SettlementNoticeReply: "success message",
-    m.RevokeRequest: "payOrdId orgCodg payToken idNo userName idType expContent",
-    m.RevokeExpContent: "merchantNo terminalNo isvNo",
-    m.RevokeResponse: "success",
-}
-
-MODELS = list(EXAMPLES)
-
-
-def snake(wire: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", wire).lower()
-
-
-def to_attr_names(model_cls, wire: dict) -> dict:
-    """The same data keyed by Python attribute names (nested levels too)."""
-    specs = {s.wire for s in model_cls.__medpay_specs__}
-    out = {k: v for k, v in wire.items() if k not in specs}  # unknown keys stay as they are
-    for spec in model_cls.__medpay_specs__:
-        if spec.wire not in wire:
-            continue
-        value = wire[spec.wire]
-        if spec.kind == "list":
-            value = [to_attr_names(spec.model, item) for item in value]
-        elif spec.kind == "object" and isinstance(value, dict):
-            value = to_attr_names(spec.model, value)
-        out[spec.attr] = value
-    return out
-
-
-def rules(exc_info) -> set:
-    return {(e["field"], e["rule"]) for e in exc_info.value.errors}
-
+from model_examples import (CASHIER, DISE, EXAMPLES, FEE_UPLOAD, LINE_1, LINE_2, MODELS,
+                            PAY_ORDER_RESPONSE, QUERY_RESPONSE, REFUND, REVOKE, TABLE_FIELDS,
+                            inner_model, rules, snake, to_attr_names, wire_names)
 
 # --------------------------------------------------------------------------- the contract
 
@@ -303,14 +63,13 @@ def test_transaction_is_a_frozen_dataclass():
 
 @pytest.mark.parametrize("model_cls", MODELS, ids=lambda c: c.__name__)
 def test_model_has_exactly_the_fields_of_its_table_in_order(model_cls):
-    assert [s.wire for s in model_cls.__medpay_specs__] == TABLE_FIELDS[model_cls].split()
+    assert wire_names(model_cls) == TABLE_FIELDS[model_cls].split()
 
 
 @pytest.mark.parametrize("model_cls", MODELS, ids=lambda c: c.__name__)
 def test_python_names_are_the_snake_case_of_the_wire_names(model_cls):
-    for spec in model_cls.__medpay_specs__:
-        assert spec.attr == snake(spec.wire), spec.wire
-        assert model_cls.model_fields[spec.attr].alias == spec.wire
+    for attr, info in model_cls.model_fields.items():
+        assert attr == snake(info.serialization_alias), attr
 
 
 @pytest.mark.parametrize("model_cls", MODELS, ids=lambda c: c.__name__)
@@ -396,31 +155,129 @@ def test_unknown_keys_inside_ext_objects_are_kept():
     assert resp.to_wire()["extData"] == {"psnPaySn": "PS1", "setlId": "S9"}
 
 
-# --------------------------------------------------------------------------- one error type
+# --------------------------------------------------------------------------- one path
+
+
+def _junk(model_cls) -> dict:
+    """A value of the wrong kind for every field."""
+    out = {}
+    for attr, info in model_cls.model_fields.items():
+        is_list = "List[" in str(info.annotation) or "list[" in str(info.annotation)
+        out[info.serialization_alias] = "not a list" if is_list else ["not", "valid"]
+    return out
+
+
+def _pydantic_errors(build) -> list:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        build()
+    return [(e["type"], e["loc"]) for e in exc.value.errors(include_url=False)]
 
 
 @pytest.mark.parametrize("model_cls", MODELS, ids=lambda c: c.__name__)
-def test_every_entry_point_raises_medpay_validation_error_never_pydantics(model_cls):
-    junk = {spec.wire: ["not", "valid"] for spec in model_cls.__medpay_specs__}
-    for build in (lambda: model_cls(**junk), lambda: model_cls.from_wire(junk),
-                  lambda: model_cls.model_validate(junk), lambda: model_cls.from_wire(None),
-                  lambda: model_cls.model_validate_json(b"{not json")):
+def test_every_entry_point_runs_the_same_validation(model_cls):
+    # The constructor, model_validate, model_validate_json and TypeAdapter (what FastAPI
+    # calls) give the same errors, as the same pydantic ValidationError class.
+    import json
+    junk = _junk(model_cls)
+    adapter = pydantic.TypeAdapter(model_cls)
+    expected = _pydantic_errors(lambda: model_cls.model_validate(junk))
+    assert expected
+    assert _pydantic_errors(lambda: model_cls(**junk)) == expected
+    assert _pydantic_errors(lambda: adapter.validate_python(junk)) == expected
+    assert _pydantic_errors(lambda: model_cls.model_validate_json(json.dumps(junk))) == expected
+    assert _pydantic_errors(lambda: adapter.validate_json(json.dumps(junk))) == expected
+
+
+@pytest.mark.parametrize("model_cls", MODELS, ids=lambda c: c.__name__)
+def test_medpay_boundary_raises_medpay_validation_error_with_every_field(model_cls):
+    junk = _junk(model_cls)
+    for data in (junk, None, "not an object" if not issubclass(model_cls, m.ExtModel) else 5):
         with pytest.raises(ValidationError) as exc:
-            build()
-        assert not isinstance(exc.value, pydantic.ValidationError)
-        assert isinstance(exc.value, MedpayError)
+            m.validate(model_cls, data)
+        assert isinstance(exc.value, MedpayError) and not isinstance(exc.value, pydantic.ValidationError)
         assert exc.value.model == model_cls.__name__
         assert all(set(e) == {"field", "rule", "message"} for e in exc.value.errors)
-
-
-@pytest.mark.parametrize("model_cls", MODELS, ids=lambda c: c.__name__)
-def test_all_bad_fields_are_listed_at_once_with_their_wire_names(model_cls):
-    junk = {spec.wire: ("not a list" if spec.kind == "list" else ["not", "valid"])
-            for spec in model_cls.__medpay_specs__}
     with pytest.raises(ValidationError) as exc:
-        model_cls.from_wire(junk)
-    assert [e["field"] for e in exc.value.errors] == [s.wire for s in model_cls.__medpay_specs__]
+        m.validate(model_cls, junk)
+    assert [e["field"] for e in exc.value.errors] == wire_names(model_cls)
     assert {e["rule"] for e in exc.value.errors} == {"type"}
+
+
+def test_a_typo_in_a_request_field_is_refused_not_sent():
+    # Before: RefundRequest(..., fund_refd_amount="10").to_wire() carried the typo and
+    # left the real fundRefdAmt out.
+    attrs = to_attr_names(m.RefundRequest, REFUND)
+    with pytest.raises(pydantic.ValidationError) as exc:
+        m.RefundRequest(**attrs, fund_refd_amount="10")
+    assert [(e["type"], e["loc"]) for e in exc.value.errors()] == [("extra_forbidden", ("fund_refd_amount",))]
+    with pytest.raises(ValidationError) as exc2:
+        m.validate(m.RefundRequest, {**REFUND, "fundRefdAmount": "10"})
+    assert rules(exc2) == {("fundRefdAmount", "unknown_field")}
+    with pytest.raises(ValidationError) as exc3:
+        m.validate(m.FeeUploadRequest, {**FEE_UPLOAD, "medfeeSumAmt": "1.00"})
+    assert rules(exc3) == {("medfeeSumAmt", "unknown_field")}
+
+
+def test_answers_and_notices_keep_unknown_fields_but_requests_do_not():
+    inbound = [c for c in MODELS if c.model_config.get("extra") == "allow"]
+    strict = [c for c in MODELS if c.model_config.get("extra") == "forbid"]
+    assert m.RefundRequest in strict and m.FeeUploadRequest in strict and m.FeeDetail in strict
+    assert m.SettlementNoticeReply in strict and m.CashierEncData in strict
+    assert m.RefundResponse in inbound and m.SettlementNotice in inbound and m.OrderSyncNotice in inbound
+    assert all(issubclass(c, (m.InboundModel, m.ExtModel)) for c in inbound)
+
+
+def test_a_float_amount_is_refused_by_every_entry_point_of_a_request():
+    # Before: model_validate_json accepted 25.80 that TypeAdapter refused.
+    import json
+    doc = {**REFUND, "totlRefdAmt": 25.80}
+    text = json.dumps(doc, default=str)
+    for build in (lambda: m.RefundRequest.model_validate(doc),
+                  lambda: m.RefundRequest.model_validate_json(text),
+                  lambda: pydantic.TypeAdapter(m.RefundRequest).validate_json(text)):
+        assert _pydantic_errors(build) == [("float_refused", ("totlRefdAmt",))]
+    ok = m.RefundRequest.model_validate_json(json.dumps({**REFUND, "totlRefdAmt": "25.80"}, default=str))
+    assert str(ok.totl_refd_amt) == "25.80"
+
+
+def test_json_schema_tells_required_fields_lengths_precision_and_value_sets():
+    schema = m.RefundRequest.model_json_schema()
+    props = schema["properties"]
+    assert set(schema["required"]) == {"payOrdId", "appRefdSn", "appRefdTime", "totlRefdAmt",
+                                       "cashRefdAmt", "refdType"}
+    assert schema["additionalProperties"] is False
+    assert props["payOrdId"]["maxLength"] == 40 and props["payOrdId"]["minLength"] == 1
+    assert props["refdType"]["enum"] == ["ALL", "CASH", "HI"]
+    assert props["appRefdTime"]["pattern"] == "^[0-9]{14}$"
+    amt = props["totlRefdAmt"]
+    assert amt["max_digits"] == 12 and amt["decimal_places"] == 2
+    assert {b.get("type") for b in amt["anyOf"]} == {"string", "integer"}  # no float
+    upload = m.FeeUploadRequest.model_json_schema()
+    assert upload["properties"]["feedetailList"]["minItems"] == 1
+    answer = m.QueryOrderResponse.model_json_schema()
+    assert set(answer["required"]) == {"ordStas", "payOrdId", "callType"}
+    assert answer.get("additionalProperties", True) is not False
+
+
+def test_fastapi_validates_a_request_model_as_the_constructor_does():
+    import fastapi
+    from fastapi.testclient import TestClient
+
+    app = fastapi.FastAPI()
+
+    @app.post("/refund")
+    def refund(req: m.RefundRequest) -> dict:
+        return {"total": str(req.totl_refd_amt)}
+
+    client = TestClient(app)
+    assert client.post("/refund", json={**{k: (str(v) if isinstance(v, Decimal) else v)
+                                           for k, v in REFUND.items()}}).json() == {"total": "49.60"}
+    bad = client.post("/refund", json={**{k: (str(v) if isinstance(v, Decimal) else v)
+                                          for k, v in REFUND.items()}, "totlRefdAmt": 25.8,
+                                       "fundRefdAmount": "1"})
+    assert bad.status_code == 422
+    assert {(d["type"], d["loc"][-1]) for d in bad.json()["detail"]} == {
+        ("float_refused", "totlRefdAmt"), ("extra_forbidden", "fundRefdAmount")}
 
 
 def test_nested_errors_name_the_path_with_list_indexes():
@@ -429,7 +286,7 @@ def test_nested_errors_name_the_path_with_list_indexes():
            "diseinfoList": [{**DISE, "diagTime": "2026/11/25 09:30"}],
            "expContent": {"merchantNo": "898350112340001"}}
     with pytest.raises(ValidationError) as exc:
-        m.FeeUploadRequest.from_wire(bad)
+        m.validate(m.FeeUploadRequest, bad)
     assert rules(exc) == {
         ("feedetailList[2].detItemFeeSumamt", "decimal_places"),
         ("diseinfoList[0].diagTime", "format"),
@@ -439,10 +296,9 @@ def test_nested_errors_name_the_path_with_list_indexes():
 
 
 def test_error_messages_do_not_echo_the_values():
-    bad = {**FEE_UPLOAD, "idNo": "350181199011193519" * 3, "userName": "张三" * 30,
-           "refdType": "x"}
+    bad = {**FEE_UPLOAD, "idNo": "350181199011193519" * 3, "userName": "张三" * 30}
     with pytest.raises(ValidationError) as exc:
-        m.FeeUploadRequest.from_wire(bad)
+        m.validate(m.FeeUploadRequest, bad)
     text = str(exc.value) + repr(exc.value.errors)
     assert "350181199011193519" not in text and "张三" not in text
     assert rules(exc) == {("idNo", "max_length"), ("userName", "max_length")}
@@ -455,5 +311,5 @@ def test_models_copy_and_pickle():
 
 
 def test_json_schema_uses_the_wire_names():
-    schema = m.RefundRequest.model_json_schema(by_alias=True)
+    schema = m.RefundRequest.model_json_schema()
     assert "totlRefdAmt" in schema["properties"] and "refdType" in schema["properties"]

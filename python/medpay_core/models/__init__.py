@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Type
 
-from ._base import ExtData, ExtModel, WireModel, validate
+from ._base import ExtData, ExtModel, InboundModel, WireModel, field_errors, validate
 from ._common import ExpContent, UnionPayExpContent
 from .notify import (
     OrderSyncExtData,
@@ -106,6 +106,8 @@ __all__ = [
     "TRANSACTIONS",
     "BY_PATH",
     "validate",
+    "field_errors",
+    "InboundModel",
     "Transaction",
     "WireModel",
     "ExtModel",

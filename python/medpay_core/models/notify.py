@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from ._base import ExtModel, WireModel, amount, flag, nested, text
+from ._base import InboundModel, ExtModel, WireModel, amount, flag, nested, text
 
 __all__ = [
     "OrderSyncExtData",
@@ -34,7 +34,7 @@ class OrderSyncExtData(ExtModel):
     isv_no: Optional[str] = text("isvNo", 20, "服务商号（渠道ID）")
 
 
-class OrderSyncNotice(WireModel):
+class OrderSyncNotice(InboundModel):
     """6204 input, table 13 (``data``), with ``extData`` (table 14): the decrypted
     ``encData`` of the redirect to the institution's page.
 
@@ -44,7 +44,6 @@ class OrderSyncNotice(WireModel):
     Decimal('5.00')
     """
 
-    __medpay_inbound__ = True
 
     pay_ord_id: str = text("payOrdId", 40, "支付订单号", required=True)
     med_org_ord: str = text("medOrgOrd", 40, "医院订单号", required=True)
@@ -70,7 +69,7 @@ class SettlementExtData(ExtModel):
     psn_pay_sn: Optional[str] = text("psnPaySn", 40, "实账支付流水号")
 
 
-class SettlementNotice(WireModel):
+class SettlementNotice(InboundModel):
     """6302 input, table 20 (``data``), with ``extData`` (table 280). ``callType`` must be
     ``02`` (the spec: 固定传 02，目前仅支付成功回调); a notice without it or with another
     value is invalid, so :func:`medpay_core.callbacks.handle_settlement_notice` refuses
@@ -86,7 +85,6 @@ class SettlementNotice(WireModel):
     Decimal('5.00')
     """
 
-    __medpay_inbound__ = True
 
     pay_ord_id: str = text("payOrdId", 40, "支付订单号", required=True)
     call_type: str = text("callType", 40, "回调类型: 02 (payment succeeded)", required=True,

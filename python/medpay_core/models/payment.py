@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from ._base import ExtData, WireModel, amount, nested, text
+from ._base import InboundModel, ExtData, WireModel, amount, nested, text
 from ._common import UnionPayExpContent
 
 __all__ = [
@@ -54,7 +54,7 @@ class PayOrderRequest(WireModel):
     acct_used_flag: Optional[str] = text("acctUsedFlag", 1, "个账使用标识 (empty: as uploaded)")
 
 
-class PayOrderResponse(WireModel):
+class PayOrderResponse(InboundModel):
     """6202 output, table 10 (``data``). ``ordStas`` is the order state (dictionary
     ordStas, values not in the spec: kept as the center's string).
 
@@ -64,7 +64,6 @@ class PayOrderResponse(WireModel):
     (Decimal('25.80'), Decimal('5'))
     """
 
-    __medpay_inbound__ = True
 
     pay_ord_id: str = text("payOrdId", 40, "支付订单号", required=True)
     ord_stas: str = text("ordStas", 40, "订单状态 (dictionary ordStas)", required=True)
@@ -104,14 +103,13 @@ class BankCardPayRequest(WireModel):
                                                           max_length=4000)
 
 
-class BankCardPayResponse(WireModel):
+class BankCardPayResponse(InboundModel):
     """6205 output, table 17 (``data``): the bank-card payment page ``medBankPayUrl``.
 
     >>> BankCardPayResponse.from_wire({"medBankPayUrl": "https://bank.example/pay?o=1"}).med_bank_pay_url
     'https://bank.example/pay?o=1'
     """
 
-    __medpay_inbound__ = True
 
     med_bank_pay_url: str = text("medBankPayUrl", 4000, "银行卡混合支付地址", required=True)
     ext_data: Optional[ExtData] = nested("extData", "扩展数据")

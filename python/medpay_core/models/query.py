@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Optional
 
-from ._base import ExtModel, WireModel, amount, nested, text
+from ._base import InboundModel, ExtModel, WireModel, amount, nested, text
 from ._common import UnionPayExpContent
 
 __all__ = ["QueryOrderExpContent", "QueryOrderRequest", "QueryOrderExtData", "QueryOrderResponse"]
@@ -52,7 +52,7 @@ class QueryOrderExtData(ExtModel):
     psn_pay_sn: Optional[str] = text("psnPaySn", 40, "实账支付流水号")
 
 
-class QueryOrderResponse(WireModel):
+class QueryOrderResponse(InboundModel):
     """6301 output, table 275 (``data``), with ``extData`` (table 278).
 
     Required are the three fields of the spec's short form after table 275 (``ordStas``,
@@ -66,7 +66,6 @@ class QueryOrderResponse(WireModel):
     (Decimal('25.8'), 'PS1')
     """
 
-    __medpay_inbound__ = True
 
     ord_stas: str = text("ordStas", 40, "订单状态 (dictionary ordStas)", required=True)
     pay_ord_id: str = text("payOrdId", 40, "支付订单号", required=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Dict, List, Optional
 
-from ._base import ExtData, WireModel, amount, err, nested, text
+from ..errors import FieldError
+from ._base import InboundModel, ExtData, WireModel, amount, err, nested, text
 from ._common import UnionPayExpContent
 
 __all__ = ["RefundExpContent", "RefundRequest", "RefundResponse"]
@@ -51,14 +52,14 @@ class RefundRequest(WireModel):
     pay_auth_no: Optional[str] = text("payAuthNo", 40, "支付授权码 (or ecToken)")
 
     @classmethod
-    def _medpay_rules(cls, v: Dict[str, Any], bad: set, prefix: str) -> List[Dict[str, str]]:
-        if v["ec_token"] is None and v["pay_auth_no"] is None and not bad & {"ec_token", "pay_auth_no"}:
+    def _medpay_rules(cls, v: Dict[str, Any], prefix: str) -> List[FieldError]:
+        if v["ec_token"] is None and v["pay_auth_no"] is None:
             return [err(prefix + "ecToken", "one_of_required",
                         "ecToken and payAuthNo may not both be empty; give one of them")]
         return []
 
 
-class RefundResponse(WireModel):
+class RefundResponse(InboundModel):
     """6203 output, table 12 (``data``). ``refStatus`` is ``SUCC``, ``FAIL`` or ``EXP``
     (insurance refunded, cash refund failed: retry a cash-only refund). ``hiFefdSn``,
     ``hiTrnsDate`` and ``hiTrnsTime`` are absent for cash-only refunds.
@@ -69,7 +70,6 @@ class RefundResponse(WireModel):
     'SUCC'
     """
 
-    __medpay_inbound__ = True
 
     refd_sn: str = text("refdSn", 40, "结算中心流水号", required=True)
     hi_fefd_sn: Optional[str] = text("hiFefdSn", 40, "医保退费流水号 (not for cash refunds)")

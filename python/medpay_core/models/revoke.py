@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._base import WireModel, flag, nested, text
+from ._base import InboundModel, WireModel, flag, nested, text
 from ._common import UnionPayExpContent
 
 __all__ = ["RevokeExpContent", "RevokeRequest", "RevokeResponse"]
@@ -37,13 +37,12 @@ class RevokeRequest(WireModel):
                                                      max_length=4000)
 
 
-class RevokeResponse(WireModel):
+class RevokeResponse(InboundModel):
     """6401 output, table 279 (``data``): ``success``.
 
     >>> RevokeResponse.from_wire({"success": "true"}).success
     True
     """
 
-    __medpay_inbound__ = True
 
     success: bool = flag("success", "结果", required=True)

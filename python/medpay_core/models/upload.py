@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Dict, List, Optional
 
-from ._base import WireModel, ExtData, amount, err, get, integer, items, nested, text
+from ..errors import FieldError
+from ._base import InboundModel, WireModel, ExtData, amount, err, get, integer, items, nested, text
 from ._common import ExpContent, UnionPayExpContent
 
 __all__ = [
@@ -212,9 +213,9 @@ class FeeUploadRequest(WireModel):
     insuplc_admdvs: Optional[str] = text("insuplcAdmdvs", 6, "用户参保地行政区划")
 
     @classmethod
-    def _medpay_rules(cls, v: Dict[str, Any], bad: set, prefix: str) -> List[Dict[str, str]]:
+    def _medpay_rules(cls, v: Dict[str, Any], prefix: str) -> List[FieldError]:
         errors = []
-        if v["rx_circ_flag"] == "1" and v["init_rx_ord"] is None and "init_rx_ord" not in bad:
+        if v["rx_circ_flag"] == "1" and v["init_rx_ord"] is None:
             errors.append(err(prefix + "initRxOrd", "required_if",
                               "is required when rxCircFlag is 1 (e-prescription)"))
         lines = v["feedetail_list"] if isinstance(v["feedetail_list"], list) else []
@@ -265,7 +266,7 @@ class CashierEncData(WireModel):
     deposit: Optional[Decimal] = amount("deposit", 16, 2, "住院押金 (inpatients)")
 
 
-class FeeUploadResponse(WireModel):
+class FeeUploadResponse(InboundModel):
     """6201 output, table 7 (``data``): ``payOrdId``, ``payToken``, ``cashierUrl``,
     ``extData``. The cashier link (``cashierUrl`` plus ``chnlAppId`` and the encrypted
     :class:`CashierEncData` fields) is built by :func:`medpay_core.cashier.cashier_url`.
@@ -277,7 +278,6 @@ class FeeUploadResponse(WireModel):
     {'setlId': 'S1'}
     """
 
-    __medpay_inbound__ = True
 
     pay_ord_id: str = text("payOrdId", 40, "支付订单号", required=True)
     pay_token: str = text("payToken", 40, "支付token", required=True)

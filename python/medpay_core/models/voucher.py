@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._base import WireModel, text
+from ._base import InboundModel, WireModel, text
 
 __all__ = ["VoucherDecodeRequest", "VoucherDecodeResponse"]
 
@@ -33,7 +33,7 @@ class VoucherDecodeRequest(WireModel):
                                       enum=("SelfService",))
 
 
-class VoucherDecodeResponse(WireModel):
+class VoucherDecodeResponse(InboundModel):
     """6101 output, table 2 (OutData).
 
     >>> r = VoucherDecodeResponse.from_wire({"userName": "张三", "idNo": "350181199011193519",
@@ -42,7 +42,6 @@ class VoucherDecodeResponse(WireModel):
     '350100'
     """
 
-    __medpay_inbound__ = True
 
     user_name: str = text("userName", 50, "用户姓名", required=True)
     id_no: str = text("idNo", 30, "证件号码", required=True)
