@@ -13,6 +13,7 @@ the payment center does:
 """
 
 from importlib.metadata import version as _installed_version
+from typing import Any
 
 from ._native import (
     PROTOCOL_VERSION,
@@ -68,7 +69,7 @@ from .ids import new_app_refd_sn, new_org_biz_ser
 from .voucher import InvalidVoucher, SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "create_app":
         from .asgi import create_app
 
