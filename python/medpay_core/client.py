@@ -1,40 +1,34 @@
 """Calling the payment center: 6201, 6202, 6203, 6205, 6301, 6401.
 
-Each call validates the request (a model, or a dict of wire names read with
-``Model.from_wire``), signs and encrypts it, POSTs it to
-``{base_url}/org/local/api/hos/<name>`` and reads the answer in the spec's order
-(2.2.1 判断逻辑): protocol first, then the business result; the transaction state
-(``ordStas``, ``refStatus``) is left to the caller.
+Each call validates the request (its model, or a mapping of wire names, through
+:func:`medpay_core.models.validate`: a typo'd field is refused before anything is sent),
+signs and encrypts it, POSTs it to ``{base_url}/org/local/api/hos/<path>`` (the path, the
+models and whether a transaction is safe to send twice come from
+:data:`medpay_core.models.TRANSACTIONS`) and reads the answer in the spec's order (2.2.1
+判断逻辑). docs/client.md has the whole flow and every error; in short:
 
-1. HTTP: a connection failure or a non-2xx status is a :class:`TransportError`.
-2. Envelope: the body must be a JSON object. A signed answer is verified and decrypted
-   (:class:`SignatureError`, :class:`DecryptError`, :class:`EnvelopeError`).
-3. Business: ``code`` != 0 or ``success`` false is a :class:`BusinessError` keeping the
-   response; so is ``data.success`` false (6401 answers that way).
+1. HTTP: no answer, or a non-2xx status, is a :class:`TransportError`.
+2. Envelope: the body is read once, by the codec (``unpack(body, require_signature=False)``),
+   whose ``code``, ``success`` and ``message`` are the protocol fields; a body that is not an
+   envelope, does not decrypt or does not verify is an :class:`EnvelopeError`,
+   :class:`DecryptError` or :class:`SignatureError`.
+3. An unsigned answer is never success: with code 0 it is a :class:`SignatureError`; a
+   refusal is an :class:`UnsignedRefusal` (not verified, not proof the request was not
+   processed).
+4. A signed answer with ``code`` != 0 or ``success`` false is a :class:`BusinessError`; so is
+   a business result that is false (6401's ``data.success``).
+5. ``data`` is validated as the answer model; the transaction state (``ordStas``,
+   ``refStatus``) is left to the caller.
 
-**Unsigned answers.** Centers answer some errors (bad signature on *our* side, unknown
-appId, gateway errors) with a bare ``{"code":..., "message":...}``: no ``signData``, no
-``encData``. Such an answer can never be taken as success (anyone on the path could have
-written it), so an unsigned answer with code 0 is a :class:`SignatureError`. An unsigned
-answer with a non-zero code is raised as :class:`BusinessError` so the center's message
-reaches the operator, with ``error.signed = False`` and a note in its text: its code and
-message are *not* verified.
+Only 6301 (``retry_safe`` in TRANSACTIONS) is retried. For the others a failure after the
+request may have reached the center (a timeout, a dropped connection, a 5xx, an answer that
+cannot be trusted) is an :class:`OutcomeUnknown` whose ``failure`` says what went wrong:
+query the order, never re-post blindly.
 
-**Answers we cannot trust after a non-idempotent call.** For 6201, 6202, 6203, 6205 and
-6401 the center got the request and may have acted on it, so an answer that fails the
-protocol checks (bad signature, undecryptable, not JSON, too large) or an *unsigned*
-refusal raises an exception that is an instance of both its own class and
-:class:`OutcomeUnknown`: ``except OutcomeUnknown`` (query the order) catches every case
-where the outcome is open; only a *signed* BusinessError is a definite refusal.
-
-**Retries.** Only 6301 (a read) is retried, on transport failures and 5xx/429, with
-exponential backoff and jitter. 6202, 6203 and 6205 move money and are never re-posted;
-6201 and 6401 are not idempotent either (the spec does not say a second upload or
-revoke is harmless), so they are not retried. For these, a failure *before* the
-request left (connection refused, connect timeout) is a :class:`TransportError` (safe to
-send again), and a failure *after* it may have been delivered (read timeout, dropped
-connection, 5xx) is :class:`OutcomeUnknown`: query with 6301 or
-:meth:`MedpayClient.wait_for_settlement`.
+The sync and async clients share one flow (:class:`_Flows`): generators that yield "POST
+this" and "sleep this long" steps, driven by a thin sync driver (httpx.Client,
+``time.sleep``) and a thin async one (httpx.AsyncClient, ``anyio.sleep``). The attempt loop,
+the retry decision, the reading of answers and the wait-for-settlement loop exist once.
 
 The client never logs request or response bodies, keys or the appSecret.
 
@@ -47,14 +41,15 @@ The client never logs request or response bodies, keys or the appSecret.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
+import ssl
 import time
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Container, Iterable, Mapping, Optional, Union
+from types import TracebackType
+from typing import Any, Container, Generator, Iterable, List, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
+import anyio
 import httpx
 
 from ._native import Credentials, EnvelopeCodec
@@ -67,14 +62,31 @@ from .errors import (
     SettlementPending,
     SignatureError,
     TransportError,
+    UnsignedRefusal,
     ValidationError,
+)
+from .models import (
+    TRANSACTIONS,
+    BankCardPayRequest,
+    BankCardPayResponse,
+    FeeUploadRequest,
+    FeeUploadResponse,
+    PayOrderRequest,
+    PayOrderResponse,
+    QueryOrderRequest,
+    QueryOrderResponse,
+    RefundRequest,
+    RefundResponse,
+    RevokeRequest,
+    RevokeResponse,
+    WireModel,
+    validate,
 )
 
 __all__ = [
     "MedpayClient",
     "AsyncMedpayClient",
-    "Endpoint",
-    "ENDPOINTS",
+    "TransactionCode",
     "ORD_STAS",
     "FINAL_ORD_STAS",
     "is_final_ord_stas",
@@ -85,31 +97,8 @@ log = logging.getLogger("medpay_core.client")
 
 API_PREFIX = "org/local/api/hos/"
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One transaction the institution sends: its code, endpoint name, model names and
-    whether it is safe to send twice."""
-
-    code: str
-    name: str
-    request: str
-    response: str
-    idempotent: bool
-
-
-#: The transactions the client sends (docs/protocol.md §1). Only 6301 is idempotent.
-ENDPOINTS: dict[str, Endpoint] = {
-    e.code: e
-    for e in (
-        Endpoint("6201", "uldFeeInfo", "FeeUploadRequest", "FeeUploadResponse", False),
-        Endpoint("6202", "pay_order", "PayOrderRequest", "PayOrderResponse", False),
-        Endpoint("6203", "refund_Order", "RefundRequest", "RefundResponse", False),
-        Endpoint("6205", "medBankPay", "BankCardPayRequest", "BankCardPayResponse", False),
-        Endpoint("6301", "query_order_info", "QueryOrderRequest", "QueryOrderResponse", True),
-        Endpoint("6401", "revoke_order", "RevokeRequest", "RevokeResponse", False),
-    )
-}
+#: The codes the client sends (those of TRANSACTIONS with a client method).
+TransactionCode = Literal["6201", "6202", "6203", "6205", "6301", "6401"]
 
 #: The ordStas dictionary (字典订单状态), the one place medpay keeps it. The spec's tables
 #: (8, 10, 275) refer to it but the 2.0.1 text does not print it; these are the values
@@ -144,12 +133,12 @@ ORD_STAS: dict[str, str] = {
 FINAL_ORD_STAS: frozenset[str] = frozenset({"6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"})
 
 
-def _ord_stas_key(ord_stas: Any) -> Optional[str]:
+def _ord_stas_key(ord_stas: Union[str, int, None]) -> Optional[str]:
     # Centers send the code as a string, some as a number, now and then padded.
     return None if ord_stas is None else str(ord_stas).strip()
 
 
-def is_final_ord_stas(ord_stas: Any, final_states: Container[str] = FINAL_ORD_STAS) -> bool:
+def is_final_ord_stas(ord_stas: Union[str, int, None], final_states: Container[str] = FINAL_ORD_STAS) -> bool:
     """Whether an ``ordStas`` value is final (see :data:`FINAL_ORD_STAS`); an unknown
     value is not.
 
@@ -159,7 +148,7 @@ def is_final_ord_stas(ord_stas: Any, final_states: Container[str] = FINAL_ORD_ST
     return _ord_stas_key(ord_stas) in final_states
 
 
-def ord_stas_label(ord_stas: Any) -> str:
+def ord_stas_label(ord_stas: Union[str, int, None]) -> str:
     """The dictionary label of an ``ordStas`` value, ``未知状态`` for one not listed.
 
     >>> ord_stas_label("0"), ord_stas_label(6), ord_stas_label("99")
@@ -170,24 +159,77 @@ def ord_stas_label(ord_stas: Any) -> str:
 
 # httpx errors raised before any byte of the request was written: safe to send again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# Statuses worth another try of a retry-safe transaction: the center or a gateway was
+# busy or failed; any other status will not change by asking again.
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _SNIPPET = 300
+_HEADERS = {"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"}
+
+M = TypeVar("M", bound=WireModel)
+R = TypeVar("R")
+
+_Request = Union[WireModel, Mapping[str, Any]]
 
 
-def _models():
-    # Imported late so the client module loads (and its errors can be caught) even
-    # where the models package is being changed.
-    from . import models
-
-    return models
+# -- the steps a flow asks its driver for -------------------------------------------------
 
 
-def _coerce(model_cls: type, value: Any) -> Any:
-    if isinstance(value, model_cls):
-        return value
-    if isinstance(value, Mapping):
-        return model_cls.from_wire(dict(value))
-    raise TypeError(f"expected {model_cls.__name__} or a dict of wire names, not {type(value).__name__}")
+@dataclass(frozen=True)
+class _Post:
+    """POST ``body`` to ``url``; read at most ``max_bytes`` of the answer."""
+
+    url: str
+    body: bytes
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What came back: the status and the body (``too_large`` when the body passed
+    ``max_bytes``; the driver stopped reading and ``body`` is empty)."""
+
+    status: int
+    body: bytes
+    too_large: bool = False
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """The POST raised ``error`` (no complete answer)."""
+
+    error: httpx.HTTPError
+
+
+_Step = Union[_Post, _Sleep]
+_Reply = Union[_Answer, _Failed]
+# A flow: yields steps, is sent the reply to each _Post (a _Sleep gets none), returns R.
+_Flow = Generator[_Step, _Reply, R]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A failed exchange, as the attempt loop weighs it."""
+
+    error: TransportError
+    what: str  # for the log: "ReadTimeout", "HTTP 503"
+    retryable: bool  # worth another try, for a transaction that is retry-safe
+    delivered: bool  # the center may have acted on it
+
+
+def _keep(flow: _Flow[R], out: List[R]) -> Generator[_Step, _Reply, None]:
+    # The drivers run this wrapper so the flow's result comes back typed (a StopIteration
+    # value is Any).
+    out.append((yield from flow))
+
+
+def _snippet(body: bytes) -> str:
+    text = body[:_SNIPPET].decode("utf-8", "replace")
+    return text + ("…" if len(body) > _SNIPPET else "")
 
 
 def _codec(credentials: Union[Credentials, EnvelopeCodec]) -> EnvelopeCodec:
@@ -198,60 +240,38 @@ def _codec(credentials: Union[Credentials, EnvelopeCodec]) -> EnvelopeCodec:
     raise TypeError(f"expected Credentials or EnvelopeCodec, not {type(credentials).__name__}")
 
 
-def _code_value(code: Any) -> Any:
-    """``code`` as an int when it is one (``0`` or ``"0"``), else as sent."""
-    if isinstance(code, bool):
-        return code
-    if isinstance(code, int):
-        return code
-    if isinstance(code, str):
-        try:
-            return int(code.strip())
-        except ValueError:
-            return code
-    if isinstance(code, Decimal) and code == code.to_integral_value():
-        return int(code)
-    return code
+@dataclass(frozen=True)
+class _Sent:
+    """A transaction the client sends, as read from TRANSACTIONS (its path and answer
+    model known to be there)."""
+
+    code: str
+    path: str
+    request: Type[WireModel]
+    response: Type[WireModel]
+    retry_safe: bool
 
 
-def _success_value(v: Any) -> Optional[bool]:
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    return True if s == "true" else False if s == "false" else None
+def _transaction(code: str) -> _Sent:
+    t = TRANSACTIONS.get(code)
+    if t is None or t.method is None or t.path is None or t.response is None:
+        sent = sorted(c for c, x in TRANSACTIONS.items() if x.method)
+        raise ValueError(f"unknown transaction {code!r}: the client sends {', '.join(sent)}")
+    return _Sent(t.code, t.path, t.request, t.response, t.retry_safe)
 
 
-def _snippet(body: bytes) -> str:
-    text = body[:_SNIPPET].decode("utf-8", "replace")
-    return text + ("…" if len(body) > _SNIPPET else "")
+def _where(t: _Sent) -> str:
+    return f"{t.code} {t.path}"
 
 
-_ALSO_UNKNOWN: dict[type, type] = {}
+def _settlement_args(deadline: float, interval: float, final_states: Iterable[str]) -> frozenset[str]:
+    """Check wait_for_settlement's arguments; the final states as a set of codes."""
+    if deadline <= 0 or interval <= 0:
+        raise ValueError("deadline and interval are positive seconds")
+    return frozenset(k for k in map(_ord_stas_key, final_states) if k)
 
 
-def _also_outcome_unknown(err: MedpayError, request: Any) -> MedpayError:
-    """``err`` re-made as an instance of both its class and OutcomeUnknown.
-
-    For a transaction that is not idempotent, an answer we cannot trust (bad signature,
-    undecryptable, not JSON, unsigned refusal) leaves the outcome unknown: the center
-    got the request and may have acted on it. Catching either class works:
-    ``except OutcomeUnknown`` (query the order) or ``except SignatureError``.
-    """
-    base = type(err)
-    cls = _ALSO_UNKNOWN.get(base)
-    if cls is None:
-        cls = type(base.__name__, (base, OutcomeUnknown), {"__module__": base.__module__, "__doc__": base.__doc__})
-        _ALSO_UNKNOWN[base] = cls
-    new = cls.__new__(cls, *err.args)
-    new.__dict__.update(err.__dict__)
-    new.args = (f"{err} — the request was delivered, so its outcome is unknown: query the order (6301)",)
-    new.request = request
-    return new
-
-
-class _Core:
+class _Flows:
     """What the sync and async clients share: everything except the I/O."""
 
     def __init__(
@@ -263,7 +283,7 @@ class _Core:
         backoff: float,
         max_backoff: float,
         max_response_bytes: int,
-    ):
+    ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url is http(s)://host[:port][/prefix]")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -278,126 +298,193 @@ class _Core:
         self.max_response_bytes = max_response_bytes
 
     def url_for(self, code: str) -> str:
-        return self.base_url + API_PREFIX + ENDPOINTS[code].name
-
-    def prepare(self, code: str, request: Any) -> Any:
-        models = _models()
-        return _coerce(getattr(models, ENDPOINTS[code].request), request)
-
-    def pack(self, request_model: Any) -> bytes:
-        # Packed per attempt: every attempt gets a fresh timestamp and signature.
-        return self.codec.pack_json(request_model.to_wire())
+        return self.base_url + API_PREFIX + _transaction(code).path
 
     def delay(self, attempt: int) -> float:
         # Exponential backoff with "equal jitter": half fixed, half random, so that
         # clients that failed together do not retry together.
-        d = min(self.max_backoff, self.backoff * (2**attempt))
+        d = min(self.max_backoff, self.backoff * 2.0**attempt)
         return d / 2 + random.uniform(0, d / 2)
 
-    # -- reading the answer ---------------------------------------------------------
-    def interpret(self, code: str, status: int, body: bytes) -> Any:
-        ep = ENDPOINTS[code]
-        if not 200 <= status < 300:
-            err = TransportError(f"{ep.code} {ep.name}: HTTP {status} from the center")
-            err.status_code = status  # type: ignore[attr-defined]
-            err.body = _snippet(body)  # type: ignore[attr-defined]
-            raise err
+    # -- one transaction ----------------------------------------------------------------
+    def call(self, code: str, request: _Request, answer: Type[M]) -> _Flow[M]:
+        """Send transaction ``code`` until it has an answer or may not be sent again;
+        return the answer as ``answer``."""
+        t = _transaction(code)
+        model = validate(t.request, request)
+        url = self.url_for(code)
+        attempt = 0
+        while True:
+            # Packed per attempt: every attempt gets a fresh timestamp and signature.
+            body = self.codec.pack_json(model.to_wire())
+            log.debug("POST %s (%s)", url, t.code)
+            reply = yield _Post(url, body, self.max_response_bytes)
+            if isinstance(reply, _Answer):
+                log.debug("%s answered HTTP %d", t.code, reply.status)
+                if 200 <= reply.status < 300:
+                    return self._answer(t, reply, model, answer)
+            failure = self._failure(t, reply)
+            if t.retry_safe and failure.retryable and attempt < self.retries:
+                d = self.delay(attempt)
+                attempt += 1
+                log.warning("%s: %s; retry %d/%d in %.2fs", t.code, failure.what, attempt, self.retries, d)
+                yield _Sleep(d)
+                continue
+            if t.retry_safe or not failure.delivered:
+                raise failure.error
+            raise OutcomeUnknown(
+                f"{failure.error} The request may have reached the center, so whether it was carried out "
+                "is unknown: do not send it again; query the order (6301) or wait_for_settlement first",
+                request=model, failure=failure.error,
+            ) from failure.error
+
+    def _failure(self, t: _Sent, reply: _Reply) -> _Failure:
+        where = _where(t)
+        if isinstance(reply, _Failed):
+            e = reply.error
+            what = type(e).__name__
+            said = f"{what}: {e}" if str(e) else what
+            if isinstance(e, _NOT_SENT):
+                err = TransportError(
+                    f"{where}: could not reach the center ({said}): check base_url, the network and the "
+                    "center's status. Nothing was sent, so the request may be sent again."
+                )
+                delivered = False
+            else:
+                err = TransportError(
+                    f"{where}: no complete answer from the center ({said}): the center or the network was "
+                    "slower than the client's timeout, or dropped the connection."
+                )
+                delivered = True
+            err.__cause__ = e  # as `raise err from e` would, also when err is only carried as a failure
+            return _Failure(err, what, retryable=True, delivered=delivered)
+        status = reply.status
+        busy = status >= 500 or status == 429
+        err = TransportError(
+            f"{where}: HTTP {status} from the center or a gateway before it: "
+            + ("the center failed or is busy." if busy else
+               "probably a wrong base_url or path prefix, or a gateway refused the request.")
+            + ("" if status >= 500 else " It was not carried out."),
+            status_code=status, body=_snippet(reply.body),
+        )
+        return _Failure(err, f"HTTP {status}", retryable=status in _RETRY_STATUS, delivered=status >= 500)
+
+    def _answer(self, t: _Sent, reply: _Answer, request: WireModel, answer: Type[M]) -> M:
+        """A 2xx answer read in the spec's order; a protocol failure of a transaction that
+        is not retry-safe leaves its outcome unknown."""
         try:
-            doc = json.loads(body, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
-            raise EnvelopeError(f"{ep.code}: the response is not JSON: {_snippet(body)!r}") from None
-        if not isinstance(doc, dict):
-            raise EnvelopeError(f"{ep.code}: the response is not a JSON object")
-        if not doc.get("signData"):
-            self._unsigned(ep, status, doc)  # always raises
-        # Signature and decryption first: nothing in an unverified body is believed.
-        msg = self.codec.unpack(body)
-        fields = dict(msg.fields)
-        response = {**fields, "data": msg.data}
-        rcode = msg.code
-        if rcode is None:
-            raise EnvelopeError(f"{ep.code}: the response has no code")
-        if rcode != 0 or msg.success is False:
-            err = BusinessError(rcode, msg.message, response)
-            err.signed = True  # type: ignore[attr-defined]
-            raise err
-        data = msg.data
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise EnvelopeError(f"{ep.code}: data is {type(data).__name__}, not an object")
-        # 6401's data is {"success": bool}: a business result.
-        if _success_value(data.get("success")) is False:
-            err = BusinessError(rcode, data.get("message") or msg.message or "data.success is false", response)
-            err.signed = True  # type: ignore[attr-defined]
-            raise err
-        models = _models()
+            return self._read(t, reply, request, answer)
+        except (SignatureError, DecryptError, EnvelopeError) as e:
+            if t.retry_safe:
+                raise
+            then = ("fix the credentials, then query the order (6301): a query with the same credentials "
+                    "cannot be read either" if isinstance(e, DecryptError)
+                    else "query the order (6301) or wait_for_settlement first")
+            raise OutcomeUnknown(
+                f"{e}. The request was delivered, so whether it was carried out is unknown: do not send it "
+                f"again; {then}",
+                request=request, failure=e,
+            ) from e
+
+    def _read(self, t: _Sent, reply: _Answer, request: WireModel, answer: Type[M]) -> M:
+        where = _where(t)
+        if reply.too_large:
+            raise EnvelopeError(
+                f"{where}: the answer is larger than {self.max_response_bytes} bytes (max_response_bytes): "
+                "probably not the center's answer; raise max_response_bytes only if the center's answers "
+                "are that large"
+            )
         try:
-            return getattr(models, ep.response).from_wire(data)
+            # The one reading of the envelope: code, success and message are the Message's.
+            msg = self.codec.unpack(reply.body, require_signature=False)
+        except DecryptError as e:
+            said = "" if e.center_code is None and e.center_message is None else (
+                f" (the center answered code {e.center_code}" + (f", {e.center_message}" if e.center_message else "")
+                + ")")
+            raise DecryptError(
+                f"{where}: the answer does not decrypt: the appSecret (or appId) is probably wrong{said}. "
+                f"Fix the credentials with the center; no answer can be read until then ({e})",
+                center_code=e.center_code, center_message=e.center_message,
+            ) from e
+        except SignatureError as e:
+            raise SignatureError(
+                f"{where}: the answer's signature does not verify: the center's public key in the credentials "
+                f"is probably wrong, or the answer was altered on the way; check the key with the center "
+                f"(`medpay doctor` names the cause) ({e})"
+            ) from e
+        except EnvelopeError as e:
+            # No member named: the body is no envelope at all (HTML, an array, broken JSON),
+            # which the center never sends; a member named: the center's envelope is wrong.
+            cause = ("probably a gateway or proxy answered instead of the center; check base_url and the "
+                     "network path" if e.field is None else
+                     f"the center's envelope is malformed at {e.field}; report it to the center")
+            raise EnvelopeError(f"{where}: the answer is not a valid envelope: {cause} ({e})", field=e.field) from e
+        if not msg.signed:
+            if (msg.code is not None and msg.code != 0) or msg.success is False:
+                raise UnsignedRefusal(msg.code, msg.message, response=dict(msg.fields), request=request,
+                                      transaction=t.code)
+            raise SignatureError(
+                f"{where}: the answer is not signed, and an unsigned answer is never taken as success (anyone "
+                "on the way could have written it): probably a gateway or proxy answered, not the center"
+            )
+        response = {**msg.fields, "data": msg.data}
+        if msg.code is None:
+            raise EnvelopeError(f"{where}: the signed answer has no code: the center's answer is incomplete; "
+                                "report it to the center", field="code")
+        if msg.code != 0 or msg.success is False:
+            raise BusinessError(msg.code, msg.message, response=response, transaction=t.code)
+        try:
+            result = validate(answer, {} if msg.data is None else msg.data)
         except ValidationError as e:
-            # The center accepted the request (code 0, signed): this is not a refusal.
-            e.response = response  # type: ignore[attr-defined]
-            raise
+            raise ValidationError(e.errors, model=e.model, response=response) from e
+        # A business result inside data (6401 answers {"success": false}): the model reads
+        # it; its reason, when the center gives one, is an extra field of the answer.
+        if getattr(result, "success", None) is False:
+            extra = result.model_extra or {}
+            reason = extra.get("message")
+            raise BusinessError(msg.code, reason if isinstance(reason, str) else (msg.message or "data.success is false"),
+                                response=response, transaction=t.code)
+        return result
 
-    def _unsigned(self, ep: Endpoint, status: int, doc: dict) -> None:
-        rcode = _code_value(doc.get("code"))
-        success = _success_value(doc.get("success"))
-        if rcode is None or (rcode == 0 and success is not False):
-            raise SignatureError(f"{ep.code}: the response is not signed; an unsigned answer is never taken as success")
-        message = doc.get("message", doc.get("msg"))
-        err = BusinessError(rcode, message if message is None else str(message), doc)
-        err.signed = False  # type: ignore[attr-defined]
-        err.args = (f"{err} (unsigned response: code and message not verified)",)
-        raise err
-
-    # -- failures -------------------------------------------------------------------
-    def transport_failure(self, code: str, exc: BaseException) -> MedpayError:
-        """The error for an httpx exception, and whether a retry may follow."""
-        ep = ENDPOINTS[code]
-        if ep.idempotent or isinstance(exc, _NOT_SENT):
-            err: MedpayError = TransportError(f"{ep.code} {ep.name}: {type(exc).__name__}: {exc}")
-            return err
-        return self.unknown(code, f"{type(exc).__name__} after the request was sent")
-
-    def unknown(self, code: str, why: str, request: Any = None) -> OutcomeUnknown:
-        ep = ENDPOINTS[code]
-        return OutcomeUnknown(
-            f"{ep.code} {ep.name}: {why}; it may or may not have been processed. "
-            "Do not send it again: query the order (6301).",
-            request=request,
+    # -- waiting for the outcome ----------------------------------------------------------
+    def settle(self, query: Union[QueryOrderRequest, Mapping[str, Any]], deadline: float, interval: float,
+               final_states: Iterable[str]) -> _Flow[QueryOrderResponse]:
+        """Poll 6301 until the order is final or ``deadline`` seconds have passed."""
+        final = _settlement_args(deadline, interval, final_states)
+        model = validate(QueryOrderRequest, query)
+        end = time.monotonic() + deadline
+        last: Optional[QueryOrderResponse] = None
+        last_error: Optional[TransportError] = None
+        while True:
+            try:
+                last = yield from self.call("6301", model, QueryOrderResponse)
+                if is_final_ord_stas(last.ord_stas, final):
+                    return last
+            except TransportError as e:
+                last_error = e  # ridden out until the deadline; anything else is raised
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            yield _Sleep(min(interval, left))
+        if last is None:
+            # Not one answer: we cannot say what the order is in.
+            raise OutcomeUnknown(
+                f"6301: no answer from the center within {deadline:g}s ({last_error}); the order's state is "
+                "unknown: query it again later, and do not send the payment again before you know it",
+                request=model, failure=last_error,
+            ) from last_error
+        # The center answered: the state is known, it is just not final (for 0-5 the patient
+        # has not paid or the settlement is not done), so this is not an unknown outcome.
+        code, label = _ord_stas_key(last.ord_stas), ord_stas_label(last.ord_stas)
+        raise SettlementPending(
+            f"6301: after {deadline:g}s the order is still in state {code} ({label}), not a final state: "
+            "the patient has not paid or the settlement is not done yet; query it again later",
+            ord_stas=code, label=label, last_response=last, request=model,
         )
 
-    def protocol_failure(self, code: str, err: MedpayError, request: Any) -> MedpayError:
-        """A response we could not accept. For a non-idempotent transaction anything but a
-        *signed* refusal also means the outcome is unknown."""
-        if ENDPOINTS[code].idempotent:
-            return err
-        if isinstance(err, BusinessError) and getattr(err, "signed", False):
-            return err
-        return _also_outcome_unknown(err, request)
 
-    def retryable(self, code: str, err: BaseException) -> bool:
-        if not ENDPOINTS[code].idempotent or not isinstance(err, TransportError):
-            return False
-        status = getattr(err, "status_code", None)
-        return status is None or status in _RETRY_STATUS
-
-    def after_status_error(self, code: str, err: TransportError, request: Any) -> MedpayError:
-        """A non-2xx answer: for a non-idempotent transaction a 5xx means the center (or
-        a gateway before it) may have processed the request."""
-        status = getattr(err, "status_code", 0)
-        if not ENDPOINTS[code].idempotent and status >= 500:
-            u = self.unknown(code, f"HTTP {status}", request)
-            u.__cause__ = err
-            return u
-        return err
-
-
-def _settlement_args(deadline: float, interval: float, final_states: Iterable[str]) -> frozenset[str]:
-    """Check wait_for_settlement's arguments; the final states as a set of codes."""
-    if deadline <= 0 or interval <= 0:
-        raise ValueError("deadline and interval are positive seconds")
-    return frozenset(k for k in map(_ord_stas_key, final_states) if k)
+def _timeout(timeout: Union[float, httpx.Timeout]) -> httpx.Timeout:
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
 class MedpayClient:
@@ -407,7 +494,8 @@ class MedpayClient:
     prefix); ``credentials`` are ours (our private key, the center's public key), or an
     EnvelopeCodec. ``timeout`` is seconds (or an ``httpx.Timeout``); ``transport`` an
     ``httpx.BaseTransport`` (proxies, tests); ``retries`` how many times 6301 is sent
-    again after a transport failure.
+    again after a transport failure; ``verify`` as httpx takes it (a CA bundle path, an
+    ``ssl.SSLContext`` or a bool); answers larger than ``max_response_bytes`` are refused.
 
     >>> import medpay_core as mp
     >>> creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate().public_key())
@@ -426,206 +514,165 @@ class MedpayClient:
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
-        verify: Any = True,
+        verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
-    ):
-        self._core = _Core(
-            base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
-            max_response_bytes=max_response_bytes,
-        )
-        self._http = httpx.Client(
-            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-            transport=transport,
-            verify=verify,
-            headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
-            follow_redirects=False,
-        )
+    ) -> None:
+        self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
+                             max_response_bytes=max_response_bytes)
+        self._http = httpx.Client(timeout=_timeout(timeout), transport=transport, verify=verify, headers=_HEADERS,
+                                  follow_redirects=False)
 
     @property
     def codec(self) -> EnvelopeCodec:
-        return self._core.codec
+        """The envelope codec of these credentials."""
+        return self._flows.codec
 
-    def url_for(self, code: str) -> str:
-        """The endpoint URL of a transaction code."""
-        return self._core.url_for(code)
+    def url_for(self, code: TransactionCode) -> str:
+        """The endpoint URL of a transaction code.
 
-    # -- context manager ---------------------------------------------------------------
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> "MedpayClient":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<MedpayClient {self._core.base_url} app_id={self.codec.credentials.app_id!r}>"
-
-    # -- the transactions --------------------------------------------------------------
-    def upload_fees(self, request: Any) -> Any:
-        """6201: upload the fee details; returns FeeUploadResponse (payOrdId, payToken,
-        cashierUrl). Not retried.
-
-        >>> # resp = client.upload_fees(FeeUploadRequest(...)); resp.pay_ord_id
+        >>> # client.url_for("6202") -> 'https://mpc.example/org/local/api/hos/pay_order'
         """
-        return self.call("6201", request)
+        return self._flows.url_for(code)
 
-    def pay_order(self, request: Any) -> Any:
-        """6202: place the payment. Never re-posted; OutcomeUnknown when no answer came.
-
-        >>> # resp = client.pay_order({"payAuthNo": ..., "orgBizSer": new_org_biz_ser(), ...})
-        """
-        return self.call("6202", request)
-
-    def refund(self, request: Any) -> Any:
-        """6203: refund. Never re-posted; check ``ref_status`` (SUCC/FAIL/EXP).
-
-        >>> # resp = client.refund({"payOrdId": ..., "appRefdSn": new_app_refd_sn(), ...})
-        """
-        return self.call("6203", request)
-
-    def bank_card_pay(self, request: Any) -> Any:
-        """6205: bank-card mixed payment; returns medBankPayUrl. Never re-posted.
-
-        >>> # url = client.bank_card_pay({...}).med_bank_pay_url
-        """
-        return self.call("6205", request)
-
-    def query_order(self, request: Any) -> Any:
-        """6301: the order's settlement state; retried on transport failures.
-
-        >>> # client.query_order({...}).ord_stas
-        """
-        return self.call("6301", request)
-
-    def revoke_upload(self, request: Any) -> Any:
-        """6401: revoke an uploaded, unsettled order. Not retried (the spec does not say
-        a second revoke is harmless).
-
-        >>> # client.revoke_upload({"payOrdId": ..., ...})
-        """
-        return self.call("6401", request)
-
-    def call(self, code: str, request: Any) -> Any:
-        """Send any of the six transactions by code (``"6201"`` ...); returns its response model.
-
-        >>> # client.call("6301", query)
-        """
-        core = self._core
-        if code not in ENDPOINTS:
-            raise ValueError(f"unknown transaction {code!r}; one of {sorted(ENDPOINTS)}")
-        model = core.prepare(code, request)
-        url = core.url_for(code)
-        attempt = 0
-        while True:
-            try:
-                return self._once(code, url, model)
-            except TransportError as e:
-                if attempt < core.retries and core.retryable(code, e):
-                    d = core.delay(attempt)
-                    log.warning("%s: %s; retry %d/%d in %.2fs", code, type(e).__name__, attempt + 1, core.retries, d)
-                    attempt += 1
-                    time.sleep(d)
-                    continue
-                final = core.after_status_error(code, e, model)
-                if final is e:
-                    raise
-                raise final from e
-
-    def _once(self, code: str, url: str, model: Any) -> Any:
-        core = self._core
-        body = core.pack(model)
-        log.debug("POST %s (%s)", url, code)
+    # -- the driver ---------------------------------------------------------------------
+    def _run(self, flow: _Flow[R]) -> R:
+        out: List[R] = []
+        steps = _keep(flow, out)
         try:
-            req = self._http.build_request("POST", url, content=body)
-            resp = self._http.send(req, stream=True)
-            try:
+            step = next(steps)
+            while True:
+                if isinstance(step, _Sleep):
+                    time.sleep(step.seconds)
+                    step = next(steps)
+                else:
+                    step = steps.send(self._post(step))
+        except StopIteration:
+            return out[0]
+        finally:
+            steps.close()
+
+    def _post(self, post: _Post) -> _Reply:
+        try:
+            with self._http.stream("POST", post.url, content=post.body) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
-                    if size > core.max_response_bytes:
-                        break  # refused below, after the connection is closed
+                    if size > post.max_bytes:
+                        return _Answer(resp.status_code, b"", too_large=True)
                     chunks.append(chunk)
-            finally:
-                resp.close()
+                return _Answer(resp.status_code, b"".join(chunks))
         except httpx.HTTPError as e:
-            err = core.transport_failure(code, e)
-            if isinstance(err, OutcomeUnknown):
-                err.request = model
-            raise err from e
-        log.debug("%s answered HTTP %d", code, resp.status_code)
-        try:
-            if size > core.max_response_bytes:
-                raise EnvelopeError(f"{code}: response larger than {core.max_response_bytes} bytes")
-            return core.interpret(code, resp.status_code, b"".join(chunks))
-        except (SignatureError, DecryptError, EnvelopeError, BusinessError) as e:
-            final = core.protocol_failure(code, e, model)
-            if final is e:
-                raise
-            raise final from e
+            return _Failed(e)
+
+    # -- context manager ---------------------------------------------------------------
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._http.close()
+
+    def __enter__(self) -> MedpayClient:
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<MedpayClient {self._flows.base_url} app_id={self.codec.credentials.app_id!r}>"
+
+    # -- the transactions --------------------------------------------------------------
+    def upload_fees(self, request: Union[FeeUploadRequest, Mapping[str, Any]]) -> FeeUploadResponse:
+        """6201: upload the fee details; returns payOrdId, payToken, cashierUrl. Not retried.
+
+        >>> # resp = client.upload_fees(upload); resp.pay_ord_id, resp.pay_token
+        """
+        return self._run(self._flows.call("6201", request, FeeUploadResponse))
+
+    def pay_order(self, request: Union[PayOrderRequest, Mapping[str, Any]]) -> PayOrderResponse:
+        """6202: place the payment. Never re-posted; OutcomeUnknown when no trustworthy
+        answer came.
+
+        >>> # resp = client.pay_order({**order, "orgBizSer": mp.new_org_biz_ser()}); resp.ord_stas
+        """
+        return self._run(self._flows.call("6202", request, PayOrderResponse))
+
+    def refund(self, request: Union[RefundRequest, Mapping[str, Any]]) -> RefundResponse:
+        """6203: refund. Never re-posted; check ``ref_status`` (SUCC/FAIL/EXP).
+
+        >>> # resp = client.refund({"payOrdId": ..., "appRefdSn": mp.new_app_refd_sn(), ...}); resp.ref_status
+        """
+        return self._run(self._flows.call("6203", request, RefundResponse))
+
+    def bank_card_pay(self, request: Union[BankCardPayRequest, Mapping[str, Any]]) -> BankCardPayResponse:
+        """6205: bank-card mixed payment; returns medBankPayUrl. Never re-posted.
+
+        >>> # url = client.bank_card_pay(order).med_bank_pay_url
+        """
+        return self._run(self._flows.call("6205", request, BankCardPayResponse))
+
+    def query_order(self, request: Union[QueryOrderRequest, Mapping[str, Any]]) -> QueryOrderResponse:
+        """6301: the order's settlement state; retried on transport failures, 5xx and 429.
+
+        >>> # client.query_order(query).ord_stas
+        """
+        return self._run(self._flows.call("6301", request, QueryOrderResponse))
+
+    def revoke_upload(self, request: Union[RevokeRequest, Mapping[str, Any]]) -> RevokeResponse:
+        """6401: revoke an uploaded, unsettled order. Not retried (the spec does not say a
+        second revoke is harmless); ``data.success`` false is a BusinessError.
+
+        >>> # client.revoke_upload({"payOrdId": ..., ...}).success
+        """
+        return self._run(self._flows.call("6401", request, RevokeResponse))
+
+    @overload
+    def call(self, code: Literal["6201"], request: Union[FeeUploadRequest, Mapping[str, Any]]) -> FeeUploadResponse: ...
+    @overload
+    def call(self, code: Literal["6202"], request: Union[PayOrderRequest, Mapping[str, Any]]) -> PayOrderResponse: ...
+    @overload
+    def call(self, code: Literal["6203"], request: Union[RefundRequest, Mapping[str, Any]]) -> RefundResponse: ...
+    @overload
+    def call(self, code: Literal["6205"], request: Union[BankCardPayRequest, Mapping[str, Any]]) -> BankCardPayResponse: ...
+    @overload
+    def call(self, code: Literal["6301"], request: Union[QueryOrderRequest, Mapping[str, Any]]) -> QueryOrderResponse: ...
+    @overload
+    def call(self, code: Literal["6401"], request: Union[RevokeRequest, Mapping[str, Any]]) -> RevokeResponse: ...
+
+    def call(self, code: str, request: _Request) -> WireModel:
+        """Send any of the six transactions by code; returns its answer model (typed per code).
+
+        >>> # client.call("6301", query).ord_stas
+        """
+        return self._run(self._flows.call(code, request, _transaction(code).response))
 
     # -- waiting for the outcome ----------------------------------------------------------
     def wait_for_settlement(
         self,
-        query: Any,
+        query: Union[QueryOrderRequest, Mapping[str, Any]],
         *,
         deadline: float = 60.0,
         interval: float = 2.0,
         final_states: Iterable[str] = FINAL_ORD_STAS,
-    ) -> Any:
+    ) -> QueryOrderResponse:
         """Poll 6301 until ``ordStas`` is final (:data:`FINAL_ORD_STAS`) or ``deadline``
         seconds have passed; returns the final QueryOrderResponse.
 
-        ``query`` is the 6301 request (QueryOrderRequest or dict: payOrdId, orgCodg,
+        ``query`` is the 6301 request (QueryOrderRequest or mapping: payOrdId, orgCodg,
         payToken, idNo, userName, idType): the center needs all of them, the payOrdId
-        alone is not enough. Transport failures while polling are tolerated until the
-        deadline; business and signature errors are raised at once. At the deadline:
+        alone is not enough. Transport failures while polling are ridden out until the
+        deadline; every other error is raised at once. At the deadline:
 
-        - the center answered, the order is not final (0-5: the patient has not paid
-          or it is not settled yet; or a value this version does not know):
+        - the center answered, the order is not final (0-5: the patient has not paid or
+          it is not settled yet; or a value this version does not know):
           :class:`SettlementPending` with ``ord_stas``, ``label`` and ``last_response``;
-          its message says "still in state N (label)";
-        - no answer came at all: :class:`OutcomeUnknown` (``last_response`` None).
+        - no answer came at all: :class:`OutcomeUnknown` (``failure`` the last
+          TransportError).
 
         >>> # try:
         >>> #     final = client.wait_for_settlement(query, deadline=120, interval=3)
         >>> # except SettlementPending as e:
         >>> #     e.ord_stas, e.label          # ('0', '已保存'): not paid yet
         """
-        final = _settlement_args(deadline, interval, final_states)
-        model = self._core.prepare("6301", query)
-        end = time.monotonic() + deadline
-        last, last_error = None, None
-        while True:
-            try:
-                last = self.call("6301", model)
-                if is_final_ord_stas(last.ord_stas, final):
-                    return last
-            except TransportError as e:
-                last_error = e
-            left = end - time.monotonic()
-            if left <= 0:
-                raise _settlement_timeout(deadline, model, last, last_error)
-            time.sleep(min(interval, left))
-
-
-def _settlement_timeout(deadline: float, model: Any, last: Any, last_error: Optional[BaseException]) -> MedpayError:
-    if last is None:
-        # Not one answer: we cannot say what the order is in.
-        err: MedpayError = OutcomeUnknown(f"6301: no answer from the center within {deadline:g}s; "
-                                          "the order's state is unknown: query it again", request=model)
-        err.last_response = None  # type: ignore[attr-defined]
-        err.__cause__ = last_error
-        return err
-    # The center answered: the state is known, it is just not final (for 0-5 the patient
-    # has not paid or the settlement is not done), so this is not an unknown outcome.
-    code, label = _ord_stas_key(last.ord_stas), ord_stas_label(last.ord_stas)
-    return SettlementPending(
-        f"6301: after {deadline:g}s the order is still in state {code} ({label}), not a final state; "
-        "query it again later",
-        ord_stas=code, label=label, last_response=last, request=model,
-    )
+        return self._run(self._flows.settle(query, deadline, interval, final_states))
 
 
 class AsyncMedpayClient:
@@ -651,169 +698,142 @@ class AsyncMedpayClient:
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
-        verify: Any = True,
+        verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
-    ):
-        self._core = _Core(
-            base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
-            max_response_bytes=max_response_bytes,
-        )
-        self._http = httpx.AsyncClient(
-            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-            transport=transport,
-            verify=verify,
-            headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
-            follow_redirects=False,
-        )
+    ) -> None:
+        self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
+                             max_response_bytes=max_response_bytes)
+        self._http = httpx.AsyncClient(timeout=_timeout(timeout), transport=transport, verify=verify,
+                                       headers=_HEADERS, follow_redirects=False)
 
     @property
     def codec(self) -> EnvelopeCodec:
-        return self._core.codec
+        """The envelope codec of these credentials."""
+        return self._flows.codec
 
-    def url_for(self, code: str) -> str:
-        """The endpoint URL of a transaction code."""
-        return self._core.url_for(code)
+    def url_for(self, code: TransactionCode) -> str:
+        """The endpoint URL of a transaction code.
+
+        >>> # client.url_for("6202") -> 'https://mpc.example/org/local/api/hos/pay_order'
+        """
+        return self._flows.url_for(code)
+
+    # -- the driver ---------------------------------------------------------------------
+    async def _run(self, flow: _Flow[R]) -> R:
+        out: List[R] = []
+        steps = _keep(flow, out)
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, _Sleep):
+                    await anyio.sleep(step.seconds)
+                    step = next(steps)
+                else:
+                    step = steps.send(await self._post(step))
+        except StopIteration:
+            return out[0]
+        finally:
+            steps.close()
+
+    async def _post(self, post: _Post) -> _Reply:
+        try:
+            async with self._http.stream("POST", post.url, content=post.body) as resp:
+                chunks, size = [], 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > post.max_bytes:
+                        return _Answer(resp.status_code, b"", too_large=True)
+                    chunks.append(chunk)
+                return _Answer(resp.status_code, b"".join(chunks))
+        except httpx.HTTPError as e:
+            return _Failed(e)
 
     async def aclose(self) -> None:
+        """Close the HTTP connections."""
         await self._http.aclose()
 
-    async def __aenter__(self) -> "AsyncMedpayClient":
+    async def __aenter__(self) -> AsyncMedpayClient:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                        tb: Optional[TracebackType]) -> None:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"<AsyncMedpayClient {self._core.base_url} app_id={self.codec.credentials.app_id!r}>"
+        return f"<AsyncMedpayClient {self._flows.base_url} app_id={self.codec.credentials.app_id!r}>"
 
-    async def upload_fees(self, request: Any) -> Any:
+    async def upload_fees(self, request: Union[FeeUploadRequest, Mapping[str, Any]]) -> FeeUploadResponse:
         """6201 (see :meth:`MedpayClient.upload_fees`).
 
         >>> # resp = await client.upload_fees(upload)
         """
-        return await self.call("6201", request)
+        return await self._run(self._flows.call("6201", request, FeeUploadResponse))
 
-    async def pay_order(self, request: Any) -> Any:
+    async def pay_order(self, request: Union[PayOrderRequest, Mapping[str, Any]]) -> PayOrderResponse:
         """6202 (see :meth:`MedpayClient.pay_order`).
 
         >>> # resp = await client.pay_order(order)
         """
-        return await self.call("6202", request)
+        return await self._run(self._flows.call("6202", request, PayOrderResponse))
 
-    async def refund(self, request: Any) -> Any:
+    async def refund(self, request: Union[RefundRequest, Mapping[str, Any]]) -> RefundResponse:
         """6203 (see :meth:`MedpayClient.refund`).
 
         >>> # resp = await client.refund(refund)
         """
-        return await self.call("6203", request)
+        return await self._run(self._flows.call("6203", request, RefundResponse))
 
-    async def bank_card_pay(self, request: Any) -> Any:
+    async def bank_card_pay(self, request: Union[BankCardPayRequest, Mapping[str, Any]]) -> BankCardPayResponse:
         """6205 (see :meth:`MedpayClient.bank_card_pay`).
 
         >>> # resp = await client.bank_card_pay(order)
         """
-        return await self.call("6205", request)
+        return await self._run(self._flows.call("6205", request, BankCardPayResponse))
 
-    async def query_order(self, request: Any) -> Any:
+    async def query_order(self, request: Union[QueryOrderRequest, Mapping[str, Any]]) -> QueryOrderResponse:
         """6301 (see :meth:`MedpayClient.query_order`).
 
         >>> # resp = await client.query_order(query)
         """
-        return await self.call("6301", request)
+        return await self._run(self._flows.call("6301", request, QueryOrderResponse))
 
-    async def revoke_upload(self, request: Any) -> Any:
+    async def revoke_upload(self, request: Union[RevokeRequest, Mapping[str, Any]]) -> RevokeResponse:
         """6401 (see :meth:`MedpayClient.revoke_upload`).
 
         >>> # resp = await client.revoke_upload(revoke)
         """
-        return await self.call("6401", request)
+        return await self._run(self._flows.call("6401", request, RevokeResponse))
 
-    async def call(self, code: str, request: Any) -> Any:
+    @overload
+    async def call(self, code: Literal["6201"], request: Union[FeeUploadRequest, Mapping[str, Any]]) -> FeeUploadResponse: ...
+    @overload
+    async def call(self, code: Literal["6202"], request: Union[PayOrderRequest, Mapping[str, Any]]) -> PayOrderResponse: ...
+    @overload
+    async def call(self, code: Literal["6203"], request: Union[RefundRequest, Mapping[str, Any]]) -> RefundResponse: ...
+    @overload
+    async def call(self, code: Literal["6205"], request: Union[BankCardPayRequest, Mapping[str, Any]]) -> BankCardPayResponse: ...
+    @overload
+    async def call(self, code: Literal["6301"], request: Union[QueryOrderRequest, Mapping[str, Any]]) -> QueryOrderResponse: ...
+    @overload
+    async def call(self, code: Literal["6401"], request: Union[RevokeRequest, Mapping[str, Any]]) -> RevokeResponse: ...
+
+    async def call(self, code: str, request: _Request) -> WireModel:
         """Send a transaction by code (see :meth:`MedpayClient.call`).
 
         >>> # resp = await client.call("6301", query)
         """
-        import anyio
-
-        core = self._core
-        if code not in ENDPOINTS:
-            raise ValueError(f"unknown transaction {code!r}; one of {sorted(ENDPOINTS)}")
-        model = core.prepare(code, request)
-        url = core.url_for(code)
-        attempt = 0
-        while True:
-            try:
-                return await self._once(code, url, model)
-            except TransportError as e:
-                if attempt < core.retries and core.retryable(code, e):
-                    d = core.delay(attempt)
-                    log.warning("%s: %s; retry %d/%d in %.2fs", code, type(e).__name__, attempt + 1, core.retries, d)
-                    attempt += 1
-                    await anyio.sleep(d)
-                    continue
-                final = core.after_status_error(code, e, model)
-                if final is e:
-                    raise
-                raise final from e
-
-    async def _once(self, code: str, url: str, model: Any) -> Any:
-        core = self._core
-        body = core.pack(model)
-        log.debug("POST %s (%s)", url, code)
-        try:
-            req = self._http.build_request("POST", url, content=body)
-            resp = await self._http.send(req, stream=True)
-            try:
-                chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > core.max_response_bytes:
-                        break  # refused below, after the connection is closed
-                    chunks.append(chunk)
-            finally:
-                await resp.aclose()
-        except httpx.HTTPError as e:
-            err = core.transport_failure(code, e)
-            if isinstance(err, OutcomeUnknown):
-                err.request = model
-            raise err from e
-        log.debug("%s answered HTTP %d", code, resp.status_code)
-        try:
-            if size > core.max_response_bytes:
-                raise EnvelopeError(f"{code}: response larger than {core.max_response_bytes} bytes")
-            return core.interpret(code, resp.status_code, b"".join(chunks))
-        except (SignatureError, DecryptError, EnvelopeError, BusinessError) as e:
-            final = core.protocol_failure(code, e, model)
-            if final is e:
-                raise
-            raise final from e
+        return await self._run(self._flows.call(code, request, _transaction(code).response))
 
     async def wait_for_settlement(
         self,
-        query: Any,
+        query: Union[QueryOrderRequest, Mapping[str, Any]],
         *,
         deadline: float = 60.0,
         interval: float = 2.0,
         final_states: Iterable[str] = FINAL_ORD_STAS,
-    ) -> Any:
+    ) -> QueryOrderResponse:
         """Poll 6301 until the order is final (see :meth:`MedpayClient.wait_for_settlement`).
 
         >>> # final = await client.wait_for_settlement(query, deadline=120)
         """
-        import anyio
-
-        final = _settlement_args(deadline, interval, final_states)
-        model = self._core.prepare("6301", query)
-        end = time.monotonic() + deadline
-        last, last_error = None, None
-        while True:
-            try:
-                last = await self.call("6301", model)
-                if is_final_ord_stas(last.ord_stas, final):
-                    return last
-            except TransportError as e:
-                last_error = e
-            left = end - time.monotonic()
-            if left <= 0:
-                raise _settlement_timeout(deadline, model, last, last_error)
-            await anyio.sleep(min(interval, left))
+        return await self._run(self._flows.settle(query, deadline, interval, final_states))
