@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import socket
 import threading
 from decimal import Decimal
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount
 
-models = pytest.importorskip("medpay_core.models")
-
-import center_server as cs  # noqa: E402
-import medpay_core as mp  # noqa: E402
-from medpay_core.callbacks import (  # noqa: E402
+import center_server as cs
+import medpay_core as mp
+from medpay_core import models
+from medpay_core.asgi import create_app
+from medpay_core.sandbox.server import ThreadedASGIServer
+from medpay_core.callbacks import (
     MemoryNoticeStore,
     SQLiteNoticeStore,
     UnknownAppIdError,
@@ -339,47 +343,17 @@ def test_order_sync_with_missing_or_damaged_enc_data_is_refused(keys):
 # -- the ASGI app over a real uvicorn server ------------------------------------------------
 
 
-class UvicornThread:
-    def __init__(self, app):
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        for _ in range(1000):
-            if self.server.started:
-                return self
-            threading.Event().wait(0.01)
-        raise RuntimeError("uvicorn did not start")
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
 @pytest.fixture
 def served(keys, tmp_path):
-    pytest.importorskip("starlette")
-    pytest.importorskip("uvicorn")
-    from medpay_core.asgi import create_app
-
     rec = Recorder()
     store = SQLiteNoticeStore(tmp_path / "n.sqlite3")
     app = create_app(keys.inst_codec, rec, store=store)
-    with UvicornThread(app) as srv:
+    with ThreadedASGIServer(app) as srv:
         yield srv, rec
     store.close()
 
 
 def test_the_asgi_app_answers_a_notice_once_and_acknowledges_its_duplicate(keys, served):
-    import httpx
-
     srv, rec = served
     body = signed_notice(keys)
     with httpx.Client(base_url=srv.url) as http:
@@ -391,8 +365,6 @@ def test_the_asgi_app_answers_a_notice_once_and_acknowledges_its_duplicate(keys,
 
 
 def test_the_asgi_app_refuses_a_forged_notice(keys, served):
-    import httpx
-
     srv, rec = served
     with httpx.Client(base_url=srv.url) as http:
         r = http.post("/medpay/notify", content=keys.impostor.pack_json(cs.settlement_notice()))
@@ -400,8 +372,6 @@ def test_the_asgi_app_refuses_a_forged_notice(keys, served):
 
 
 def test_the_asgi_return_page_shows_the_order(keys, served):
-    import httpx
-
     srv, _ = served
     with httpx.Client(base_url=srv.url) as http:
         r = http.get("/medpay/return", params=redirect_query(keys))
@@ -413,12 +383,6 @@ def test_the_asgi_return_page_shows_the_order(keys, served):
 
 
 def test_the_asgi_app_takes_async_callbacks_and_on_order_sync_can_redirect(keys):
-    pytest.importorskip("starlette")
-    import httpx
-    from starlette.responses import RedirectResponse
-
-    from medpay_core.asgi import create_app
-
     seen = []
 
     async def on_notice(notice):
@@ -429,7 +393,7 @@ def test_the_asgi_app_takes_async_callbacks_and_on_order_sync_can_redirect(keys)
 
     app = create_app([keys.inst_codec], on_notice, on_order_sync=on_order_sync,
                      notice_path="/n", return_path="/r")
-    with UvicornThread(app) as srv, httpx.Client(base_url=srv.url) as client:
+    with ThreadedASGIServer(app) as srv, httpx.Client(base_url=srv.url) as client:
         r = client.post("/n", content=signed_notice(keys))
         assert reply_of(r.content)["success"] and seen == ["ORD000000000000000001"]
         r = client.get("/r", params=redirect_query(keys))
@@ -440,31 +404,19 @@ def test_the_asgi_app_takes_async_callbacks_and_on_order_sync_can_redirect(keys)
 
 
 def test_the_asgi_app_mounts_in_another_starlette_app(keys):
-    pytest.importorskip("starlette")
-    import httpx
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-
-    from medpay_core.asgi import create_app
-
     rec = Recorder()
     outer = Starlette(routes=[Mount("/pay", app=create_app(keys.inst_codec, rec))])
-    with UvicornThread(outer) as srv, httpx.Client(base_url=srv.url) as client:
+    with ThreadedASGIServer(outer) as srv, httpx.Client(base_url=srv.url) as client:
         r = client.post("/pay/medpay/notify", content=signed_notice(keys))
     assert reply_of(r.content)["success"] and len(rec.calls) == 1
 
 
 def test_the_asgi_app_replies_in_the_form_it_was_given(keys):
-    pytest.importorskip("starlette")
-    import httpx
-
-    from medpay_core.asgi import create_app
-
     with pytest.raises(ValueError):
         create_app(keys.inst_codec, Recorder(), reply_form="wrapped")
     rec = Recorder()
     app = create_app(keys.inst_codec, rec, reply_form="flat")
-    with UvicornThread(app) as srv, httpx.Client(base_url=srv.url) as client:
+    with ThreadedASGIServer(app) as srv, httpx.Client(base_url=srv.url) as client:
         r = client.post("/medpay/notify", content=signed_notice(keys))
     assert r.json() == {"success": True, "message": "院内处理回调成功"} and len(rec.calls) == 1
 

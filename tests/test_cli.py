@@ -14,6 +14,7 @@ import pytest
 
 import medpay_core as mp
 from medpay_core.cli import main
+from sandbox_support import free_port, wait_until
 
 APP_ID = "43AF047BBA47FC8A1AE8EFB232BDBBCB"
 SECRET = "4117E877F5FA0A0188891283E4B617D5"
@@ -195,15 +196,11 @@ def test_no_secret_flag_takes_a_value_on_the_command_line():
 
 
 def test_demo_command(capsys):
-    pytest.importorskip("uvicorn")
     code, out, _ = run(capsys, "demo")
     assert code == 0 and "== done ==" in out and "6302" in out
 
 
 def test_sandbox_command_writes_and_reuses_its_config(tmp_path):
-    pytest.importorskip("uvicorn")
-    from test_sandbox_support import free_port, wait_until
-
     import httpx
 
     db = tmp_path / "center.db"

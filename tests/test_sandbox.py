@@ -12,15 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+import starlette  # noqa: F401 - the "server" extra, installed with the test extras
+import uvicorn  # noqa: F401
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-
-import medpay_core as mp  # noqa: E402
-from medpay_core.client import MedpayClient  # noqa: E402
-from medpay_core.sandbox import SandboxServer, codes  # noqa: E402
-from medpay_core.sandbox.demo import cashier_form, query_of, sample_fee_upload, sample_person  # noqa: E402
-from test_sandbox_support import NoticeSink, client_credentials, make_config, wait_until  # noqa: E402
+import medpay_core as mp
+from medpay_core.client import MedpayClient
+from medpay_core.sandbox import SandboxServer, codes
+from medpay_core.sandbox.demo import cashier_form, query_of, sample_fee_upload, sample_person
+from sandbox_support import NoticeSink, client_credentials, make_config, wait_until
 
 D = Decimal
 _seq = iter(range(1, 10**6))
@@ -260,7 +259,7 @@ def test_notice_flat_replies_are_read_false_is_delivered_again(sink):
 def test_the_notifier_reads_the_nested_and_the_flat_reply(body, ok):
     from medpay_core.sandbox.notifier import reply_success
 
-    assert reply_success(body, None, None)[0] is ok  # no envelope: institution and center unused
+    assert reply_success(body)[0] is ok  # not an envelope: no codec needed
 
 
 def test_notice_http_error_and_unreachable_are_retried(sink):
@@ -291,13 +290,13 @@ def test_same_upload_twice_is_one_order_and_changed_upload_is_refused(client):
     assert c.pay_ord_id != a.pay_ord_id
 
 
-def test_org_biz_ser_keys_the_upload_when_given(client):
-    up = dict(new_upload(), orgBizSer="BIZ-UP-1")
-    a = client.upload_fees(up)
-    again = client.upload_fees(up)
-    assert again.pay_ord_id == a.pay_ord_id
-    other = dict(new_upload(), orgBizSer="BIZ-UP-1")
-    assert refused(client.upload_fees, other).code == codes.DUPLICATE_KEY
+def test_a_field_the_spec_does_not_have_is_refused_with_2001(sb, raw):
+    # 6201 has no orgBizSer: the model refuses it (the sandbox used to key uploads on it).
+    codec = mp.EnvelopeCodec(client_credentials(raw))
+    r = httpx.post(sb.url + "/org/local/api/hos/uldFeeInfo", content=codec.pack_json(dict(new_upload(), orgBizSer="B1")))
+    msg = codec.unpack(r.content)
+    assert msg.code == codes.INVALID_DATA and msg.success is False
+    assert [e["field"] for e in msg.data["errors"]] == ["orgBizSer"]
 
 
 def test_same_refund_twice_is_one_refund(client, sb):
@@ -397,13 +396,12 @@ def test_protocol_refusals(sb, raw, client):
     # 1001: not JSON (unsigned: no appId to sign for)
     r = httpx.post(url + "query_order_info", content=b"not json")
     assert r.json()["code"] == codes.BAD_ENVELOPE and "signData" not in r.json()
-    # 1002: unknown appId, unsigned; the client raises BusinessError(signed=False)
+    # 1002: unknown appId: unsigned, there is no secret to sign with (the client takes it
+    # as an unsigned refusal, never as the center's signed word)
     stranger = mp.Credentials("UNKNOWNAPPID00000000000000000000", "S" * 32, mp.SM2PrivateKey.generate(),
                               creds.peer_public_key)
-    with MedpayClient(sb.url, stranger, retries=0) as c:
-        e = refused(c.query_order, {"payOrdId": "X", "orgCodg": "H", "payToken": "T", "idNo": "1",
-                                    "userName": "a", "idType": "01"})
-    assert e.code == codes.UNKNOWN_APP and e.signed is False
+    r = httpx.post(url + "query_order_info", content=mp.EnvelopeCodec(stranger).pack_json({"payOrdId": "X"}))
+    assert r.json() == {"code": codes.UNKNOWN_APP, "message": f"unknown appId {stranger.app_id!r}", "success": False}
     # 1003: signed with another key: a signed refusal the institution can verify
     forged = mp.EnvelopeCodec(mp.Credentials(creds.app_id, creds.app_secret, mp.SM2PrivateKey.generate(),
                                              creds.peer_public_key))
@@ -423,14 +421,17 @@ def test_protocol_refusals(sb, raw, client):
 
 def test_validation_refusal_lists_the_fields(sb, raw):
     codec = mp.EnvelopeCodec(client_credentials(raw))
-    up = new_upload()
-    del up["deptName"]
-    up["medfeeSumamt"] = D("1.00")
-    r = httpx.post(sb.url + "/org/local/api/hos/uldFeeInfo", content=codec.pack_json(up))
+    missing = {k: v for k, v in new_upload().items() if k not in ("deptName", "psnNo")}
+    r = httpx.post(sb.url + "/org/local/api/hos/uldFeeInfo", content=codec.pack_json(missing))
     msg = codec.unpack(r.content)
     assert msg.code == codes.INVALID_DATA and "deptName" in msg.message
-    fields = {e["field"] for e in msg.data["errors"]}
-    assert {"deptName", "medfeeSumamt"} <= fields
+    assert {(e["field"], e["rule"]) for e in msg.data["errors"]} == {("deptName", "required"), ("psnNo", "required")}
+    # The notes' rules are the model's too: the fee lines must add up to medfeeSumamt.
+    r = httpx.post(sb.url + "/org/local/api/hos/uldFeeInfo", content=codec.pack_json(dict(new_upload(),
+                                                                                          medfeeSumamt=D("1.00"))))
+    msg = codec.unpack(r.content)
+    assert msg.code == codes.INVALID_DATA
+    assert [(e["field"], e["rule"]) for e in msg.data["errors"]] == [("medfeeSumamt", "sum_mismatch")]
 
 
 def test_order_refusals(client, other_client, raw):

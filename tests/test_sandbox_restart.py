@@ -10,17 +10,17 @@ import threading
 from decimal import Decimal
 
 import pytest
+import starlette  # noqa: F401 - the "server" extra, installed with the test extras
+import uvicorn  # noqa: F401
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-if sys.platform == "win32":  # pragma: no cover
-    pytest.skip("SIGKILL", allow_module_level=True)
+import medpay_core as mp
+from medpay_core.client import MedpayClient
+from medpay_core.sandbox import codes
+from medpay_core.sandbox.demo import query_of, sample_fee_upload
+from sandbox_support import NoticeSink, SandboxProcess, client_credentials, make_config, wait_until
 
-import medpay_core as mp  # noqa: E402
-from medpay_core.client import MedpayClient  # noqa: E402
-from medpay_core.sandbox import codes  # noqa: E402
-from medpay_core.sandbox.demo import query_of, sample_fee_upload  # noqa: E402
-from test_sandbox_support import NoticeSink, SandboxProcess, client_credentials, make_config, wait_until  # noqa: E402
+# SIGKILL is POSIX; CI and the project's machines are Linux.
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
 D = Decimal
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-models = pytest.importorskip("medpay_core.models")
-
-import medpay_core as mp  # noqa: E402
-from medpay_core.voucher import (  # noqa: E402
+import medpay_core as mp
+from medpay_core import models
+from medpay_core.voucher import (
     InvalidVoucher,
     SandboxVoucherDecoder,
     VoucherDecoder,

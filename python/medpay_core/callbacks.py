@@ -30,6 +30,10 @@ today; a future refund notice for the same order must not be swallowed as a dupl
 claims in ``BEGIN IMMEDIATE`` transactions on a primary key). :class:`MemoryNoticeStore`
 (the default) covers one process only.
 
+Bodies are read by :func:`read_json_object`, the native core's JSON parser (duplicate
+keys, NaN and deep nesting refused), and envelopes opened by the codec, never by the
+stdlib json module.
+
 **6204.** :func:`decode_order_sync` decrypts the ``encData`` of the redirect with the key
 of ``mpcAppId``. It is encrypted but not signed: use it to show the order and start the
 third-party payment, never to mark an order paid (that is 6302 or 6301).
@@ -50,18 +54,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, get_args, runtime_checkable
+from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, cast, get_args, runtime_checkable
 
 from ._native import Credentials, EnvelopeCodec
-from .errors import DecryptError, EnvelopeError, SignatureError, ValidationError
+from .errors import DecryptError, EnvelopeError, MedpayError, SignatureError, ValidationError
+from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, validate
 
 __all__ = [
+    "read_json_object",
     "handle_settlement_notice",
     "settlement_reply",
     "ReplyForm",
@@ -274,6 +280,65 @@ class SQLiteNoticeStore:
 
 _DEFAULT_STORE = MemoryNoticeStore()
 
+# -- reading a body --------------------------------------------------------------------
+
+# Every JSON body medpay receives is read by the one parser of the native core (its
+# grammar, its size and depth limits, its duplicate-key rule), never by the stdlib json
+# module, which takes the last of two duplicate keys, reads NaN and crashes with
+# RecursionError on deep nesting. The core parses JSON only as an envelope, so a body
+# that is not one of ours yet (a notice before we know its appId, an institution's
+# reply, a form posted as JSON) is read as the plaintext ``data`` of a blank, unsigned
+# envelope. The prefix holds every member an envelope has, so the body's own members
+# stay its own: any member it smuggles next to itself (``{...},"x":1``) shows up among
+# the envelope's fields and is refused, and one of the prefix's (``appId``, ``data``)
+# is a duplicate key.
+_READER_APP_ID = "MEDPAYBODYREADER"
+_READER_PREFIX = ('{"appId":"%s","encType":"SM4","signType":"SM2","timestamp":"0","version":"2.0.1",'
+                  '"data":' % _READER_APP_ID).encode("ascii")
+_READER_FIELDS = {"appId", "encType", "signType", "timestamp", "version"}
+#: The deepest nesting and the largest body read: the codec's defaults, plus the one
+#: level and the bytes of the blank envelope around the body.
+MAX_DEPTH = 64
+MAX_BYTES = 8 * 1024 * 1024
+_READER = EnvelopeCodec(Credentials(_READER_APP_ID, "0" * 32), max_depth=MAX_DEPTH + 1,
+                        max_bytes=MAX_BYTES + len(_READER_PREFIX) + 1)
+_AT_BYTE = re.compile(r"at byte (\d+)")
+_DEEPER = re.compile(r"deeper than (\d+) levels")
+
+
+def _as_read(message: str) -> str:
+    # The core's message counts bytes and levels of the blank envelope: count the body's.
+    message = _AT_BYTE.sub(lambda m: f"at byte {max(0, int(m.group(1)) - len(_READER_PREFIX))}", message)
+    return _DEEPER.sub(lambda m: f"deeper than {int(m.group(1)) - 1} levels", message)
+
+
+def read_json_object(body: Union[bytes, str]) -> dict[str, Any]:
+    """``body``, a JSON object, as a dict (numbers as ``int`` or ``Decimal`` with their
+    literal), read by the native core's parser: duplicate keys, ``NaN``, nesting deeper
+    than 64 levels, more than 8 MiB, invalid UTF-8 or anything but one object are an
+    :class:`~medpay_core.errors.EnvelopeError`. It is how the callbacks and the sandbox
+    read what they receive before they know whose envelope it is.
+
+    >>> read_json_object(b'{"appId":"APP1","n":12.30}')
+    {'appId': 'APP1', 'n': Decimal('12.30')}
+    >>> read_json_object(b'{"a":1,"a":2}')
+    Traceback (most recent call last):
+    ...
+    medpay_core.errors.EnvelopeError: envelope: duplicate JSON key "a"
+    """
+    text = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if text.lstrip(b" \t\r\n")[:1] != b"{":
+        # Only an object: a JSON string would be read as the JSON text inside it.
+        raise EnvelopeError("the body is not a JSON object")
+    try:
+        msg = _READER.unpack(_READER_PREFIX + text + b"}", require_signature=False)
+    except MedpayError as e:
+        raise EnvelopeError(_as_read(str(e))) from None
+    if set(msg.fields) != _READER_FIELDS or not isinstance(msg.data, dict):
+        raise EnvelopeError("the body is not one JSON object")
+    return msg.data
+
+
 # -- 6302 ----------------------------------------------------------------------------------
 
 CodecArg = Union[EnvelopeCodec, Mapping[str, EnvelopeCodec]]
@@ -285,7 +350,7 @@ ReplyForm = Literal["nested", "flat"]
 REPLY_FORMS: tuple[str, ...] = get_args(ReplyForm)
 
 
-def check_reply_form(reply_form: Any) -> str:
+def check_reply_form(reply_form: Any) -> ReplyForm:
     """``reply_form`` if it is one of :data:`REPLY_FORMS`, else ValueError (at start-up,
     not at the first notice).
 
@@ -294,7 +359,7 @@ def check_reply_form(reply_form: Any) -> str:
     """
     if reply_form not in REPLY_FORMS:
         raise ValueError(f"reply_form is one of {', '.join(REPLY_FORMS)}, not {reply_form!r}")
-    return reply_form
+    return cast(ReplyForm, reply_form)
 
 
 def settlement_reply(success: bool, message: str, *, reply_form: ReplyForm = "nested") -> bytes:
@@ -307,10 +372,8 @@ def settlement_reply(success: bool, message: str, *, reply_form: ReplyForm = "ne
     >>> json.loads(settlement_reply(False, "retry", reply_form="flat"))
     {'success': False, 'message': 'retry'}
     """
-    from .models import SettlementNoticeReply
-
     check_reply_form(reply_form)
-    data = SettlementNoticeReply(success=bool(success), message=message).to_wire()  # table 277
+    data = validate(SettlementNoticeReply, {"success": bool(success), "message": message}).to_wire()  # table 277
     doc = data if reply_form == "flat" else {"code": "0", "msg": "接口调用成功", "data": data}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -326,32 +389,21 @@ def _pick_codec(codecs: CodecArg, app_id: Any) -> EnvelopeCodec:
     return codec
 
 
+#: Members that make a body an envelope; a plain notice may also be the table-20 fields
+#: alone, at the top level.
+_ENVELOPE_DATA = ("encData", "data", "signData")
+
+
 def _open_notice(body: bytes, codecs: CodecArg, allow_plain: bool) -> tuple[Any, bool]:
     """The notice's data and whether it was signed."""
-    try:
-        doc = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
-        raise EnvelopeError("the notice is not JSON") from None
-    if not isinstance(doc, dict):
-        raise EnvelopeError("the notice is not a JSON object")
-    if doc.get("signData"):
-        # Signed: always verified, even when plain notices are allowed.
-        codec = _pick_codec(codecs, doc.get("appId"))
-        return codec.unpack(body).data, True
-    if not allow_plain:
-        raise SignatureError("unsigned notice refused (plain notices are not allowed)")
-    if doc.get("encData"):
-        data = _pick_codec(codecs, doc.get("appId")).decrypt_data(doc["encData"])
-    elif "data" in doc:
-        data = doc["data"]
-        if isinstance(data, str):
-            try:
-                data = json.loads(data, parse_float=Decimal)
-            except ValueError:
-                raise EnvelopeError("data is not JSON") from None
-    else:
-        data = doc  # the table-20 fields at the top level
-    return data, False
+    doc = read_json_object(body)
+    if not any(k in doc for k in _ENVELOPE_DATA):
+        if not allow_plain:
+            raise SignatureError("unsigned notice refused (plain notices are not allowed)")
+        return doc, False  # the table-20 fields at the top level
+    # A signature that is there is always verified, even when plain notices are allowed.
+    msg = _pick_codec(codecs, doc.get("appId")).unpack(body, require_signature=not allow_plain)
+    return msg.data, msg.signed
 
 
 def _release(store: NoticeStore, key: str, token: str) -> None:
@@ -366,7 +418,7 @@ def _release(store: NoticeStore, key: str, token: str) -> None:
 def handle_settlement_notice(
     body: bytes,
     codec: CodecArg,
-    on_notice: Callable[[Any], Any],
+    on_notice: Callable[[SettlementNotice], object],
     *,
     store: Optional[NoticeStore] = None,
     allow_plain: bool = False,
@@ -385,9 +437,16 @@ def handle_settlement_notice(
     reaches ``on_notice``.
 
     >>> import medpay_core as mp
-    >>> # reply = handle_settlement_notice(request_body, codec, record_settlement,
-    >>> #                                  store=SQLiteNoticeStore("notices.sqlite3"),
-    >>> #                                  reply_form="flat")
+    >>> inst, center = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
+    >>> ours = mp.EnvelopeCodec(mp.Credentials("APP1000000000000", "S" * 32, inst, center.public_key()))
+    >>> theirs = mp.EnvelopeCodec(mp.Credentials("APP1000000000000", "S" * 32, center, inst.public_key()))
+    >>> body = theirs.pack_json({"payOrdId": "ORD1", "callType": "02", "medOrgOrd": "MO1",
+    ...     "traceTime": "2026-11-25 10:00:00", "feeSumamt": "25.80", "ownpayAmt": "5.00",
+    ...     "psnAcctPay": "20.80", "fundPay": "0.00", "hiChrgTime": "100000", "hiDocSn": "D1",
+    ...     "hiRgstSn": "R1", "orgName": "福州市第一医院", "setlType": "ALL", "revsToken": "RV1",
+    ...     "orgCodg": "H35010200001"})
+    >>> json.loads(handle_settlement_notice(body, ours, lambda notice: None, store=MemoryNoticeStore()))
+    {'code': '0', 'msg': '接口调用成功', 'data': {'success': True, 'message': '院内处理回调成功'}}
     """
     store = _DEFAULT_STORE if store is None else store
     check_reply_form(reply_form)
@@ -399,9 +458,7 @@ def handle_settlement_notice(
         data, signed = _open_notice(body, codec, allow_plain)
         if not isinstance(data, dict):
             raise EnvelopeError("the notice carries no data object")
-        from .models import SettlementNotice
-
-        notice = SettlementNotice.from_wire(data)
+        notice = validate(SettlementNotice, data)
     except ValidationError as e:
         # Field names and rules only: the values are a patient's data.
         log.warning("6302 notice refused: invalid %s", [(x.get("field"), x.get("rule")) for x in e.errors])
@@ -462,15 +519,21 @@ def _as_codec(c: CredentialsLike) -> EnvelopeCodec:
 def decode_order_sync(
     query: Mapping[str, str],
     credentials_by_app_id: Union[CredentialsLike, Mapping[str, CredentialsLike]],
-) -> Any:
+) -> OrderSyncNotice:
     """Decode the 6204 redirect's query (``mpcAppId``, ``encData``, ``chnlType``) into an
     OrderSyncNotice, with the credentials of ``mpcAppId``.
 
     Raises :class:`UnknownAppIdError` for an appId not in ``credentials_by_app_id``,
     EnvelopeError for missing parameters, DecryptError, ValidationError.
 
-    >>> # notice = decode_order_sync(request.query_params, {"APPID": creds})
-    >>> # notice.pay_ord_id, request.query_params["chnlType"]
+    >>> import medpay_core as mp
+    >>> creds = mp.Credentials("APP1000000000000", "S" * 32)
+    >>> enc = mp.EnvelopeCodec(creds).encrypt_data({"payOrdId": "ORD1", "medOrgOrd": "MO1",
+    ...     "feeSumamt": "25.80", "ownPayAmt": "5.00", "psnAcctPay": "20.80", "fundPay": "0.00",
+    ...     "othFeeAmt": "0.00"})
+    >>> decode_order_sync({"mpcAppId": "APP1000000000000", "encData": enc, "chnlType": "WX"},
+    ...                   {"APP1000000000000": creds}).pay_ord_id
+    'ORD1'
     """
     app_id = query.get("mpcAppId")
     enc = query.get("encData")
@@ -488,9 +551,7 @@ def decode_order_sync(
     data = codec.decrypt_data(enc.strip())
     if not isinstance(data, dict):
         raise DecryptError("encData is not a JSON object")
-    from .models import OrderSyncNotice
-
-    return OrderSyncNotice.from_wire(data)
+    return validate(OrderSyncNotice, data)
 
 
 def _codecs_by_app_id(codec_or_codecs: Any) -> dict[str, EnvelopeCodec]:

@@ -22,7 +22,6 @@ deliberate: H5 cashiers are single-page apps whose query often sits after a ``#`
 
 from __future__ import annotations
 
-import decimal
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping, Optional, Union
@@ -30,6 +29,7 @@ from urllib.parse import parse_qsl, quote
 
 from ._native import Credentials, EnvelopeCodec
 from .errors import DecryptError, EnvelopeError, ValidationError
+from .models import CashierEncData, validate
 
 __all__ = ["cashier_url", "decode_cashier_params", "CashierParams"]
 
@@ -44,29 +44,15 @@ def _codec(credentials: CredentialsLike) -> EnvelopeCodec:
     raise TypeError(f"expected Credentials or EnvelopeCodec, not {type(credentials).__name__}")
 
 
-def _deposit(value: Any) -> Optional[Decimal]:
-    """The deposit as a Decimal of at most 2 places (spec: 数据型 16,2)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or isinstance(value, float):
-        # A float's decimal text is not what the caller meant; the whole library refuses them.
-        raise ValidationError(
-            [{"field": "deposit", "rule": "type", "message": "use Decimal, int or str, not float"}], "cashier"
-        )
-    try:
-        d = value if isinstance(value, Decimal) else Decimal(str(value))
-    except decimal.InvalidOperation:
-        raise ValidationError([{"field": "deposit", "rule": "type", "message": f"not a number: {value!r}"}], "cashier") from None
-    problems = []
-    if not d.is_finite() or d < 0:
-        problems.append({"field": "deposit", "rule": "range", "message": "must be a finite amount >= 0"})
-    elif d.as_tuple().exponent < -2:  # type: ignore[operator]
-        problems.append({"field": "deposit", "rule": "scale", "message": "at most 2 decimal places (16,2)"})
-    elif len(d.quantize(Decimal(1), rounding=decimal.ROUND_DOWN).as_tuple().digits) > 14:
-        problems.append({"field": "deposit", "rule": "precision", "message": "at most 14 integer digits (16,2)"})
-    if problems:
-        raise ValidationError(problems, "cashier")
-    return d
+def _enc_data(pay_auth_no: Any, deposit: Any) -> CashierEncData:
+    """The ``chnlEncData`` fields, checked by their model (payAuthNo required, at most 40
+    characters; deposit 16,2, no float)."""
+    fields = validate(CashierEncData, {"payAuthNo": pay_auth_no, "deposit": deposit})
+    if fields.deposit is not None and fields.deposit < 0:
+        # The cashier's own rule: a deposit held for the patient is never negative.
+        raise ValidationError([{"field": "deposit", "rule": "range", "message": "must not be negative"}],
+                              model="CashierEncData")
+    return fields
 
 
 def cashier_url(
@@ -88,16 +74,8 @@ def cashier_url(
     """
     if not isinstance(cashier_url, str) or not cashier_url:
         raise ValueError("cashier_url is the non-empty cashierUrl of 6201")
-    if not isinstance(pay_auth_no, str) or not pay_auth_no or len(pay_auth_no) > 40:
-        raise ValidationError(
-            [{"field": "payAuthNo", "rule": "length", "message": "a non-empty string of at most 40 characters"}], "cashier"
-        )
     codec = _codec(credentials)
-    payload: dict[str, Any] = {"payAuthNo": pay_auth_no}
-    dep = _deposit(deposit)
-    if dep is not None:
-        payload["deposit"] = dep
-    enc = codec.encrypt_data(payload)
+    enc = codec.encrypt_data(_enc_data(pay_auth_no, deposit).to_wire())
     app_id = codec.credentials.app_id
     if "?" not in cashier_url:
         sep = "?"
@@ -175,14 +153,6 @@ def decode_cashier_params(
     data = codec.decrypt_data(enc)
     if not isinstance(data, dict):
         raise DecryptError("chnlEncData is not a JSON object")
-    pay_auth_no = data.get("payAuthNo")
-    if not isinstance(pay_auth_no, str) or not pay_auth_no:
-        raise ValidationError([{"field": "payAuthNo", "rule": "required", "message": "missing"}], "cashier")
-    dep = data.get("deposit")
-    return CashierParams(
-        base_url=base,
-        app_id=app_id,
-        pay_auth_no=pay_auth_no,
-        deposit=None if dep is None else Decimal(str(dep)),
-        data=data,
-    )
+    fields = _enc_data(data.get("payAuthNo"), data.get("deposit"))
+    return CashierParams(base_url=base, app_id=app_id, pay_auth_no=fields.pay_auth_no, deposit=fields.deposit,
+                         data=data)

@@ -37,6 +37,7 @@ from typing import Any, Callable, Mapping, Optional, Protocol, Union, runtime_ch
 
 from ._native import Credentials, EnvelopeCodec, sm3
 from .errors import DecryptError, MedpayError, ValidationError
+from .models import VoucherDecodeRequest, VoucherDecodeResponse, validate
 
 __all__ = [
     "VoucherDecoder",
@@ -66,7 +67,7 @@ class InvalidVoucher(MedpayError, ValueError):
 class VoucherDecoder(Protocol):
     """Anything that turns a scanned QR text into the 6101 output (table 2)."""
 
-    def decode(self, qr_text: str, request: Any) -> Any:
+    def decode(self, qr_text: str, request: Any) -> VoucherDecodeResponse:
         """Decode ``qr_text`` for ``request`` (VoucherDecodeRequest, table 1); return a
         VoucherDecodeResponse."""
         ...
@@ -147,9 +148,7 @@ def issue_sandbox_qr(
         if reserved.get(attr) is not None:
             person[wire] = reserved[attr]
     # Validate now, so a bad test person fails at issue time, not at the scanner.
-    from .models import VoucherDecodeResponse
-
-    VoucherDecodeResponse.from_wire({k: v for k, v in person.items() if k not in ("iat", "exp", "orgId")})
+    validate(VoucherDecodeResponse, {k: v for k, v in person.items() if k not in ("iat", "exp", "orgId")})
     enc = codec.encrypt_data(person)
     signed_part = f"{_VERSION}:{codec.credentials.app_id}:{enc}"
     return f"{SANDBOX_QR_PREFIX}{signed_part}:{_mac(codec, signed_part)}"
@@ -185,10 +184,11 @@ class SandboxVoucherDecoder:
             self._codecs = {c.credentials.app_id: c}
         self._clock = clock
 
-    def decode(self, qr_text: str, request: Any) -> Any:
-        from .models import VoucherDecodeRequest, VoucherDecodeResponse
-
-        req = request if isinstance(request, VoucherDecodeRequest) else VoucherDecodeRequest.from_wire(request)
+    def decode(self, qr_text: str, request: Union[VoucherDecodeRequest, Mapping[str, Any]]) -> VoucherDecodeResponse:
+        """The person of a sandbox QR code, for ``request`` (table 1: a model or its wire
+        dict); :class:`InvalidVoucher` says why a code cannot be decoded,
+        :class:`~medpay_core.errors.ValidationError` that the request is invalid."""
+        req = validate(VoucherDecodeRequest, request)
         text = (qr_text or "").strip()
         if not text.startswith(SANDBOX_QR_PREFIX):
             raise InvalidVoucher("format", "not a sandbox e-voucher QR code")
@@ -216,6 +216,6 @@ class SandboxVoucherDecoder:
         if org_id is not None and org_id != req.org_id:
             raise InvalidVoucher("org", "the QR code was issued for another institution")
         try:
-            return VoucherDecodeResponse.from_wire(person)
+            return validate(VoucherDecodeResponse, person)
         except ValidationError as e:
             raise InvalidVoucher("fields", f"the QR payload is not a valid 6101 answer: {e}") from e

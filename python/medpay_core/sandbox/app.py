@@ -1,8 +1,8 @@
 """The sandbox as an ASGI app (Starlette). Routes:
 
 ======================================  ==============================================
-POST /org/local/api/hos/<name>          6201 uldFeeInfo, 6202 pay_order, 6203 refund_Order,
-                                        6205 medBankPay, 6301 query_order_info, 6401 revoke_order
+POST /org/local/api/hos/<path>          every transaction the institution posts: the
+                                        paths of ``medpay_core.models.BY_PATH``
 GET  /sandbox/cashier?payOrdId=…        the cashier page (6201's cashierUrl, with the
      &chnlAppId=…&chnlEncData=…          institution's chnlAppId/chnlEncData appended)
 POST /sandbox/cashier/pay               the cashier's pay button -> 303 to returnUrl (6204)
@@ -17,6 +17,7 @@ GET  /sandbox/health                    {"ok": true}
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any, AsyncIterator, Mapping, Optional, Union
 
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import codes
 from .center import EventHook
 from .config import SandboxConfig
 from .service import API_PREFIX, CASHIER_PATH, CASHIER_PAY_PATH, VOUCHER_PATH, Reply, Sandbox
@@ -37,7 +39,8 @@ def _response(r: Reply) -> Response:
 
 
 async def _body(request: Request) -> Optional[bytes]:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
@@ -51,7 +54,7 @@ def _base_url(request: Request) -> str:
 
 
 def create_sandbox_app(
-    config: Union[SandboxConfig, Mapping[str, Any], str],
+    config: Union[SandboxConfig, Mapping[str, Any], str, "os.PathLike[str]"],
     db_path: str,
     *,
     on_event: Optional[EventHook] = None,
@@ -59,13 +62,21 @@ def create_sandbox_app(
     """The sandbox ASGI app. ``config`` is a :class:`SandboxConfig`, a config dict or
     the path of a config file; ``db_path`` the SQLite file (created if missing).
     ``on_event(kind, payOrdId, detail)`` hears every state change. The notice worker
-    runs while the app's lifespan does; ``app.state.sandbox`` is the :class:`Sandbox`."""
+    runs while the app's lifespan does; ``app.state.sandbox`` is the :class:`Sandbox`.
+
+    >>> import tempfile, os
+    >>> from medpay_core.sandbox import generate_config
+    >>> app = create_sandbox_app(generate_config(), os.path.join(tempfile.mkdtemp(), "center.db"))
+    >>> app.state.sandbox.config.strict_auth
+    False
+    """
     sandbox = Sandbox(config, db_path, on_event=on_event)
 
     async def api(request: Request) -> Response:
         body = await _body(request)
         if body is None:
-            return JSONResponse({"code": 1001, "message": "body too large", "success": False}, status_code=413)
+            return JSONResponse({"code": codes.BAD_ENVELOPE, "message": f"body over {MAX_BODY} bytes",
+                                 "success": False}, status_code=413)
         reply = await run_in_threadpool(sandbox.handle_api, request.path_params["name"], body, _base_url(request))
         return _response(reply)
 

@@ -36,7 +36,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 from urllib.parse import quote, urlencode
 
 from .codes import (
@@ -44,7 +44,6 @@ from .codes import (
     AUTH_REFUSED,
     DUPLICATE_KEY,
     FIELD_MISMATCH,
-    INVALID_DATA,
     NOT_PAID,
     ORDER_NOT_FOUND,
     OTHER_INSTITUTION,
@@ -53,12 +52,14 @@ from .codes import (
     REFUND_INCONSISTENT,
     REVOKED,
     TOKEN_MISMATCH,
+    UNKNOWN_ENDPOINT,
     SandboxError,
 )
+from ..models import OrderSyncNotice, SettlementNotice, Transaction
 from .config import Institution, SandboxConfig
 from .split import ZERO, Split, split_amount, to_cents
 from .store import Store, dumps
-from .validation import check_model, validate_request
+from .validation import outgoing, validate_request
 
 log = logging.getLogger("medpay.sandbox")
 
@@ -67,11 +68,11 @@ CALL_TYPE_PAID = "02"  # 6302/6301 callType: "固定传 02，目前仅支付成�
 # 6301 needs a callType for an order not paid yet; the dictionary is not printed in the
 # spec, so the sandbox says "00": no callback has happened.
 CALL_TYPE_NONE = "00"
-NOTICE_AMOUNTS = ("feeSumamt", "ownpayAmt", "psnAcctPay", "fundPay", "deposit")
-SYNC_AMOUNTS = ("feeSumamt", "ownPayAmt", "psnAcctPay", "fundPay", "othFeeAmt", "deposit")
 
 #: Event callback: (kind, payOrdId or None, detail dict).
 EventHook = Callable[[str, Optional[str], dict[str, Any]], None]
+#: A Center method serving one transaction: (institution, validated wire data) -> answer data.
+Handler = Callable[..., dict[str, Any]]
 
 
 def now_china() -> _dt.datetime:
@@ -92,11 +93,6 @@ def _dec(v: Any) -> Decimal:
     if v is None or v == "":
         return ZERO
     return to_cents(v)
-
-
-def _amounts(d: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """Amount fields back to Decimal after a trip through a TEXT column."""
-    return {k: (Decimal(v) if k in keys and isinstance(v, str) else v) for k, v in d.items()}
 
 
 @dataclass
@@ -255,43 +251,36 @@ class Center:
 
     # ------------------------------------------------------------------------ dispatch
 
-    def handle(self, code: str, inst: Institution, data: Any, *, base_url: str) -> dict[str, Any]:
+    def handler(self, tx: Transaction) -> Handler:
+        """The method serving ``tx``: the one named like the client's method that sends it
+        (``models.TRANSACTIONS[code].method``: ``upload_fees`` serves 6201), so the
+        transaction table is the only list of what the sandbox serves."""
+        method = getattr(self, tx.method or "", None) if tx.response is not None else None
+        if not callable(method):
+            raise SandboxError(UNKNOWN_ENDPOINT, f"{tx.code} {tx.path} is not served by the sandbox")
+        return cast(Handler, method)
+
+    def handle(self, tx: Transaction, inst: Institution, data: Any, *, base_url: str) -> dict[str, Any]:
         """Serve one request; ``data`` is the decrypted request data."""
-        handler = {
-            "6201": self.upload_fees,
-            "6202": self.pay_order,
-            "6203": self.refund,
-            "6205": self.bank_card_pay,
-            "6301": self.query_order,
-            "6401": self.revoke,
-        }[code]
-        raw = data if isinstance(data, dict) else {}
-        wire = validate_request(code, data)
-        out = handler(inst, wire, raw=raw, base_url=base_url)
-        return check_model("response", code, out)
+        handler = self.handler(tx)
+        out = handler(inst, validate_request(tx.code, data), base_url=base_url)
+        assert tx.response is not None  # handler() serves only transactions with an answer
+        return outgoing(tx.response, out)
 
     # ------------------------------------------------------------------------- 6201
 
-    def upload_fees(self, inst: Institution, d: dict[str, Any], *, raw: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def upload_fees(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6201: create an unpaid order, or return the one already made for this key."""
         if inst.org_codg and str(d.get("orgCodg")) != inst.org_codg:
             raise SandboxError(FIELD_MISMATCH, f"orgCodg {d.get('orgCodg')!r} is not this appId's institution")
         total = _dec(d.get("medfeeSumamt"))
-        lines = d.get("feedetailList") or []
-        line_sum = sum((_dec(x.get("detItemFeeSumamt")) for x in lines if isinstance(x, dict)), ZERO)
-        if lines and line_sum != total:
-            raise SandboxError(
-                INVALID_DATA,
-                f"medfeeSumamt {total} is not the sum of feedetailList.detItemFeeSumamt ({line_sum})",
-                errors=[{"field": "medfeeSumamt", "rule": "sum", "message": f"fee lines add up to {line_sum}"}],
-            )
         if d.get("payAuthNo") and self.config.strict_auth:
             with self.store.transaction() as db:
                 self._check_auth(db, d["payAuthNo"], None)
-        # The spec gives 6201 no request serial; orgBizSer is honoured when the client
-        # sends one, else the hospital's own order number keys the upload.
-        biz_key = str(raw.get("orgBizSer") or d.get("orgBizSer") or d.get("medOrgOrd"))
-        digest = request_hash(raw)
+        # The spec gives 6201 no request serial: the hospital's own order number keys the
+        # upload (one live order per medOrgOrd and institution).
+        biz_key = str(d["medOrgOrd"])
+        digest = request_hash(d)
         split = split_amount(total, self.config.ratios, acct_used=str(d.get("acctUsedFlag", "1")) != "0")
         pending: list = []
         with self.store.transaction() as db:
@@ -380,7 +369,7 @@ class Center:
         self._event(db, pending, "6302.queued", order.pay_ord_id, notifyUrl=inst.notify_url)
         return order
 
-    def pay_order(self, inst: Institution, d: dict[str, Any], *, raw: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def pay_order(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6202: pay an uploaded order (no cashier)."""
         pending: list = []
         with self.store.transaction() as db:
@@ -465,7 +454,7 @@ class Center:
         }
         if order.deposit is not None:
             out["deposit"] = order.deposit
-        return check_model("OrderSyncNotice", "6204", out)
+        return outgoing(OrderSyncNotice, out)
 
     def return_url(self, inst: Institution, order: Order, chnl_type: str) -> str:
         """The institution's returnUrl with the 6204 query (mpcAppId, encData, chnlType)."""
@@ -499,25 +488,26 @@ class Center:
         }
         if order.deposit is not None:
             out["deposit"] = order.deposit
-        return check_model("SettlementNotice", "6302", out)
+        return outgoing(SettlementNotice, out)
 
     @staticmethod
     def notice_from_row(payload_json: str) -> dict[str, Any]:
-        """A stored notice, amounts back to Decimal."""
-        return _amounts(json.loads(payload_json), NOTICE_AMOUNTS)
+        """A stored notice (its amounts were stored as text), back through its model:
+        amounts are ``Decimal`` again."""
+        return outgoing(SettlementNotice, json.loads(payload_json))
 
     # ------------------------------------------------------------------------- 6203
 
-    def refund(self, inst: Institution, d: dict[str, Any], *, raw: dict[str, Any], base_url: str) -> dict[str, Any]:
-        """6203: refund part or all of a paid order, once per appRefdSn."""
+    def refund(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
+        """6203: refund part or all of a paid order, once per appRefdSn. The model has
+        checked the fields (refdType ALL/CASH/HI, ecToken or payAuthNo); the rules below
+        are the center's: the parts must match refdType and add up to totlRefdAmt, and
+        no part may be refunded beyond what was paid."""
         sn = str(d["appRefdSn"])
-        digest = request_hash(raw)
-        refd_type = str(d.get("refdType", "")).upper()
+        digest = request_hash(d)
+        refd_type = str(d["refdType"])
         fund, acct, cash = _dec(d.get("fundRefdAmt")), _dec(d.get("psnAcctRefdAmt")), _dec(d.get("cashRefdAmt"))
         total = _dec(d.get("totlRefdAmt"))
-        if not (d.get("ecToken") or d.get("payAuthNo")):
-            raise SandboxError(INVALID_DATA, "ecToken and payAuthNo must not both be empty",
-                               errors=[{"field": "payAuthNo", "rule": "required", "message": "or ecToken"}])
         pending: list = []
         with self.store.transaction() as db:
             prior = db.execute(
@@ -535,8 +525,6 @@ class Center:
                     raise SandboxError(REVOKED, f"order {order.pay_ord_id} was revoked: nothing to refund")
                 if order.status != "PAID":
                     raise SandboxError(NOT_PAID, f"order {order.pay_ord_id} is not paid: nothing to refund")
-                if refd_type not in ("ALL", "CASH", "HI"):
-                    raise SandboxError(REFUND_INCONSISTENT, f"refdType {refd_type!r} is not ALL, CASH or HI")
                 if refd_type == "CASH" and (fund or acct):
                     raise SandboxError(REFUND_INCONSISTENT, "refdType CASH refunds cash only: fund and account must be 0")
                 if refd_type == "HI" and cash:
@@ -578,7 +566,7 @@ class Center:
 
     # ------------------------------------------------------------------------- 6205
 
-    def bank_card_pay(self, inst: Institution, d: dict[str, Any], *, raw: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def bank_card_pay(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6205: the address of a page where the person pays the order by bank card."""
         with self.store.transaction() as db:
             order = self._load(db, inst, d["payOrdId"], d["payToken"])
@@ -599,7 +587,7 @@ class Center:
 
     # ------------------------------------------------------------------------- 6301
 
-    def query_order(self, inst: Institution, d: dict[str, Any], *, raw: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def query_order(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6301: the order's state and, once paid, its settlement (table 275)."""
         db = self.store.read()
         order = self._load(db, inst, d["payOrdId"], d["payToken"])
@@ -644,7 +632,7 @@ class Center:
 
     # ------------------------------------------------------------------------- 6401
 
-    def revoke(self, inst: Institution, d: dict[str, Any], *, raw: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def revoke_upload(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6401: revoke an unpaid order (again: still success, nothing changes)."""
         pending: list = []
         with self.store.transaction() as db:

@@ -77,6 +77,30 @@ CODES: dict[int, str] = {
 }
 
 
+#: What the cashier page tells the patient for a refusal (the page is the patient's; the
+#: English message above is for the integrator's log).
+PATIENT_TEXT: dict[int, str] = {
+    BAD_ENVELOPE: "支付链接无效或已损坏，请回到医院重新发起支付",
+    UNKNOWN_APP: "无法识别的医疗机构",
+    AUTH_REFUSED: "医保支付授权无效或不属于本人，请重新授权",
+    ORDER_NOT_FOUND: "订单不存在",
+    OTHER_INSTITUTION: "订单不属于该医疗机构",
+    TOKEN_MISMATCH: "订单信息不一致",
+    FIELD_MISMATCH: "订单信息不一致",
+    ALREADY_PAID: "订单已支付",
+    REVOKED: "订单已撤销，请回到医院重新下单",
+}
+
+
+def patient_text(code: int) -> str:
+    """The Chinese sentence the cashier page shows for a refusal ``code``, with the code.
+
+    >>> patient_text(4001)
+    '订单已支付（4001）'
+    """
+    return f"{PATIENT_TEXT.get(code, '暂时无法完成支付，请稍后重试')}（{code}）"
+
+
 class SandboxError(Exception):
     """A refusal: ``code`` from the table above, ``message`` for the integrator, and
     ``errors`` (field problems, for 2001)."""

@@ -16,7 +16,8 @@ The file is JSON::
 
 A generated file (``generate_config``) also holds, under ``"client"``, what the
 institution needs to talk to the sandbox (its private key, the center's public key), so
-one file sets up both sides of a test.
+one file sets up both sides of a test; :func:`institution_credentials` (or
+``Credentials.from_sandbox_config``) reads them back.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 from .._native import Credentials, EnvelopeCodec, SM2PrivateKey, SM2PublicKey
-from ..errors import KeyFormatError
+from ..errors import KeyFormatError, MedpayError
 from .split import Ratios
 
 
@@ -157,10 +158,101 @@ def parse_config(raw: Mapping[str, Any]) -> SandboxConfig:
     )
 
 
-def load_config(path: Union[str, os.PathLike]) -> SandboxConfig:
-    """Read and parse a configuration file."""
+def load_config(path: Union[str, "os.PathLike[str]"]) -> SandboxConfig:
+    """Read and parse a configuration file.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "center.db.config.json")
+    >>> write_private_json(path, generate_config())
+    >>> len(load_config(path).institutions)
+    1
+    """
     with open(path, encoding="utf-8") as f:
         return parse_config(json.load(f))
+
+
+ConfigSource = Union[str, "os.PathLike[str]", SandboxConfig, Mapping[str, Any]]
+
+
+def _raw_config(config: ConfigSource) -> Mapping[str, Any]:
+    if isinstance(config, SandboxConfig):
+        return config.raw
+    if isinstance(config, Mapping):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        try:
+            with open(config, encoding="utf-8") as f:
+                raw = json.load(f)
+        except OSError as e:
+            raise MedpayError(f"sandbox config {os.fspath(config)}: {e.strerror}") from None
+        except ValueError as e:
+            raise MedpayError(f"sandbox config {os.fspath(config)} is not JSON: {e}") from None
+        if not isinstance(raw, dict):
+            raise MedpayError(f"sandbox config {os.fspath(config)} is not a JSON object")
+        return raw
+    raise TypeError(f"a sandbox config is a path, a SandboxConfig or a dict, not {type(config).__name__}")
+
+
+def institution_credentials(config: ConfigSource, org_codg: Optional[str] = None) -> Credentials:
+    """The :class:`~medpay_core.Credentials` of one institution of a sandbox config: its
+    appId and appSecret, its private key and the sandbox center's public key, as the
+    config's ``"client"`` section holds them (``medpay sandbox`` writes it next to the
+    database, ``generate_config`` returns it).
+
+    ``config`` is the path of that file, its dict, or a :class:`SandboxConfig`. With
+    several institutions ``org_codg`` picks one (its ``orgCodg``). A
+    :class:`~medpay_core.errors.MedpayError` says what is missing (no such file, no
+    ``"client"`` section: a hand-written config does not hold the institution's private
+    key; several institutions and no ``org_codg``; an unknown ``org_codg``); a
+    :class:`~medpay_core.errors.KeyFormatError` that a key cannot be read or that the
+    ``"client"`` keys are not the pair of the institution's and the center's keys.
+
+    >>> import medpay_core as mp
+    >>> raw = generate_config(org_codg="H35010200001")
+    >>> creds = institution_credentials(raw)
+    >>> creds.app_id == raw["institutions"][0]["appId"]
+    True
+    >>> mp.EnvelopeCodec(creds)  # doctest: +ELLIPSIS
+    <EnvelopeCodec ...>
+    """
+    raw = _raw_config(config)
+    entries = raw.get("institutions")
+    clients = raw.get("client")
+    if not isinstance(clients, list) or not clients:
+        raise MedpayError(
+            "the sandbox config has no 'client' section: only a config the sandbox generated holds the "
+            "institution's private key; build mp.Credentials from your own key and the center's public key")
+    if not isinstance(entries, list) or not entries:
+        raise MedpayError("the sandbox config has no 'institutions'")
+    if org_codg is not None:
+        chosen = [e for e in entries if isinstance(e, Mapping) and e.get("orgCodg") == org_codg]
+        if not chosen:
+            known = sorted(str(e.get("orgCodg")) for e in entries if isinstance(e, Mapping) and e.get("orgCodg"))
+            raise MedpayError(f"no institution with orgCodg {org_codg!r} in the sandbox config "
+                              f"(its orgCodg: {', '.join(known) or 'none'})")
+    elif len(entries) > 1:
+        known = sorted(str(e.get("orgCodg")) for e in entries if isinstance(e, Mapping) and e.get("orgCodg"))
+        raise MedpayError(f"the sandbox config has {len(entries)} institutions: pass org_codg= to pick one "
+                          f"(their orgCodg: {', '.join(known) or 'none set'})")
+    else:
+        chosen = entries[:1]
+    inst = chosen[0]
+    app_id = inst.get("appId") if isinstance(inst, Mapping) else None
+    client = next((c for c in clients if isinstance(c, Mapping) and c.get("appId") == app_id), None)
+    if client is None:
+        raise MedpayError(f"the sandbox config's 'client' section has no entry for appId {app_id!r}")
+    missing = [k for k in ("appId", "appSecret", "privateKey", "peerPublicKey") if not client.get(k)]
+    if missing:
+        raise MedpayError(f"the sandbox config's 'client' entry for {app_id!r} lacks {', '.join(missing)}")
+    creds = Credentials(str(client["appId"]), str(client["appSecret"]), str(client["privateKey"]),
+                        str(client["peerPublicKey"]))
+    # A hand-edited file can pair the wrong keys; say so now, not at the first signature.
+    key = creds.private_key
+    if key is not None and inst.get("publicKey") and key.public_key() != SM2PublicKey.from_string(str(inst["publicKey"])):
+        raise KeyFormatError(f"the 'client' private key of {app_id!r} is not the pair of its institution's publicKey")
+    if raw.get("privateKey") and creds.peer_public_key != SM2PrivateKey.from_string(str(raw["privateKey"])).public_key():
+        raise KeyFormatError(f"the 'client' peerPublicKey of {app_id!r} is not the sandbox center's public key")
+    return creds
 
 
 def _random_id(n: int = 32) -> str:
@@ -216,7 +308,7 @@ def generate_config(
     }
 
 
-def write_private_json(path: Union[str, os.PathLike], obj: Any) -> None:
+def write_private_json(path: Union[str, "os.PathLike[str]"], obj: Any) -> None:
     """Write JSON readable by the owner only (it holds keys): the file is created 0600
     before anything is written to it."""
     path = Path(path)

@@ -25,6 +25,8 @@ import time
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
+from ..models import TRANSACTIONS
+
 PERSON = {"userName": "张三", "idNo": "350181199011193519", "idType": "01", "insuOrg": "350100"}
 ORG_CODG = "H00000000001"
 
@@ -148,6 +150,11 @@ class Timeline:
             self.out(f"\n== {title} ==")
 
 
+def _tx(code: str) -> str:
+    """``6201 uldFeeInfo``: a transaction as the timeline names it, from the one table."""
+    return f"{code} {TRANSACTIONS[code].path}"
+
+
 def _y(v: Any) -> str:
     return f"¥{Decimal(str(v)):.2f}"
 
@@ -162,7 +169,7 @@ def run_demo(*, verbose: bool = False, out: Callable[[str], None] = print) -> in
     from medpay_core.ids import new_app_refd_sn, new_org_biz_ser
     from medpay_core.voucher import SandboxVoucherDecoder
 
-    from .config import generate_config
+    from .config import generate_config, institution_credentials
     from .server import SandboxServer, ThreadedASGIServer
 
     tl = Timeline(out)
@@ -170,9 +177,7 @@ def run_demo(*, verbose: bool = False, out: Callable[[str], None] = print) -> in
     raw = generate_config(name="福州市示例医院", org_codg=ORG_CODG)
     # Fast retries for the demo: a missed notice is posted again after 0.2 s.
     raw["notify"] = {"maxAttempts": 5, "baseDelay": 0.2, "maxDelay": 2.0, "timeout": 5.0}
-    client_cfg = raw["client"][0]
-    creds = mp.Credentials(client_cfg["appId"], client_cfg["appSecret"], client_cfg["privateKey"],
-                           client_cfg["peerPublicKey"])
+    creds = institution_credentials(raw)
     codec = mp.EnvelopeCodec(creds)
 
     notices: list[Any] = []
@@ -240,7 +245,7 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
     # 2. 6201
     tl.section("09:42 the prescription is charged: fee upload")
     upload = sample_fee_upload("MO" + time.strftime("%Y%m%d%H%M%S") + "01", ec_token=person.ec_token)
-    tl("HIS → center", f"6201 uldFeeInfo {upload['medOrgOrd']}: {len(upload['feedetailList'])} fee lines, "
+    tl("HIS → center", f"{_tx('6201')} {upload['medOrgOrd']}: {len(upload['feedetailList'])} fee lines, "
        f"total {_y(upload['medfeeSumamt'])}")
     order = client.upload_fees(upload)
     tl("HIS ← center", f"payOrdId {order.pay_ord_id}", f"payToken {order.pay_token[:8]}…  cashierUrl {order.cashier_url}")
@@ -283,7 +288,7 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
               "appRefdTime": time.strftime("%Y%m%d%H%M%S"), "totlRefdAmt": refund_amt,
               "cashRefdAmt": refund_amt, "psnAcctRefdAmt": Decimal("0.00"), "fundRefdAmt": Decimal("0.00"),
               "refdType": "CASH", "payAuthNo": voucher["payAuthNo"]}
-    tl("HIS → center", f"6203 refund_Order CASH {_y(refund_amt)} (appRefdSn {refund['appRefdSn']})")
+    tl("HIS → center", f"{_tx('6203')} CASH {_y(refund_amt)} (appRefdSn {refund['appRefdSn']})")
     res = client.refund(refund)
     tl("HIS ← center", f"refStatus {res.ref_status}, refdSn {res.refd_sn}")
     again = client.refund(refund)
@@ -295,12 +300,12 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
     tl.section("14:05 a second prescription is changed before payment: revoke")
     upload2 = sample_fee_upload("MO" + time.strftime("%Y%m%d%H%M%S") + "02", ec_token=person.ec_token,
                                 lines=[("复方甘草片", "8g/片/3", "3", "4.20")])
-    tl("HIS → center", f"6201 uldFeeInfo {upload2['medOrgOrd']}: total {_y(upload2['medfeeSumamt'])}")
+    tl("HIS → center", f"{_tx('6201')} {upload2['medOrgOrd']}: total {_y(upload2['medfeeSumamt'])}")
     order2 = client.upload_fees(upload2)
     tl("HIS ← center", f"payOrdId {order2.pay_ord_id}")
     query2 = query_of(upload2, order2.pay_ord_id, order2.pay_token)
     client.revoke_upload(query2)
-    tl("HIS → center", f"6401 revoke_order {order2.pay_ord_id}: success")
+    tl("HIS → center", f"{_tx('6401')} {order2.pay_ord_id}: success")
     try:
         client.pay_order({"payAuthNo": voucher["payAuthNo"], "payOrdId": order2.pay_ord_id,
                           "payToken": order2.pay_token, "orgCodg": upload2["orgCodg"],

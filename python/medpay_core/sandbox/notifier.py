@@ -16,12 +16,15 @@ import json
 import logging
 import threading
 import time
+from decimal import Decimal
 from typing import Any, Optional
 
 import httpx
 
+from .._native import EnvelopeCodec
+from ..callbacks import read_json_object
+from ..errors import MedpayError
 from .center import Center, _stamp, now_china
-from .config import Institution
 
 log = logging.getLogger("medpay.sandbox")
 
@@ -30,28 +33,32 @@ log = logging.getLogger("medpay.sandbox")
 _MAX_IDLE = 1.0
 
 
-def reply_success(body: bytes, inst: Institution, center: Center) -> tuple[bool, str]:
+def reply_success(body: bytes, codec: Optional[EnvelopeCodec] = None) -> tuple[bool, str]:
     """Read the institution's answer to a notice, in either form institutions use:
     nested ``{"code":"0","msg":...,"data":{"success":true,"message":...}}`` or flat
     ``{"success":true,"message":...}`` (table 277 alone). An answer sent as a signed
-    envelope (``encData``) is unpacked first. Anything but ``success`` true, in any
-    form, means "deliver again".
+    envelope (``encData``) is opened by ``codec`` (the center's codec for that
+    institution; without one it is not acknowledged). The body is read by the native
+    core's parser, so duplicate keys, NaN or deep nesting are "not acknowledged" too.
+    Anything but ``success`` true, in any form, means "deliver again".
 
-    >>> reply_success(b'{"success":false,"message":"busy"}', None, None)
+    >>> reply_success(b'{"success":false,"message":"busy"}')
     (False, 'institution answered success=False: busy')
+    >>> reply_success(b'{"success":false,"success":true}')[0]
+    False
     """
     try:
-        doc = json.loads(body)
-    except ValueError:
-        return False, f"reply is not JSON: {body[:80]!r}"
-    if not isinstance(doc, dict):
-        return False, "reply is not a JSON object"
+        doc = read_json_object(body)
+    except MedpayError as e:
+        return False, f"reply is not a JSON object: {e}"
     data = doc.get("data")
     if data is None and "encData" in doc:
+        if codec is None:
+            return False, "reply is an envelope, and no codec was given to open it"
         try:
-            data = inst.codec(center.config.private_key).unpack(body).data
-        except Exception as e:  # noqa: BLE001 - any failure means "not acknowledged"
-            return False, f"reply envelope rejected: {e}"
+            data = codec.unpack(body).data
+        except MedpayError as e:
+            return False, f"reply envelope rejected: {type(e).__name__}: {e}"
     elif data is None and "success" in doc:
         data = doc  # the flat form
     if not isinstance(data, dict):
@@ -148,7 +155,7 @@ class Notifier:
                 if resp.status_code // 100 != 2:
                     ok, why = False, f"HTTP {resp.status_code}"
                 else:
-                    ok, why = reply_success(resp.content, inst, center)
+                    ok, why = reply_success(resp.content, inst.codec(center.config.private_key))
             except httpx.HTTPError as e:
                 ok, why = False, f"{type(e).__name__}: {e}"
         pending: list = []
@@ -192,10 +199,13 @@ class Notifier:
 
 def dumps_plain(notice: dict[str, Any]) -> bytes:
     """The plain (unsigned, unencrypted) form of a notice: its fields as compact JSON,
-    amounts as JSON numbers with their 2 decimals."""
+    amounts (the ``Decimal`` values) as JSON numbers with their 2 decimals.
+
+    >>> dumps_plain({"payOrdId": "ORD1", "feeSumamt": Decimal("12.30")})
+    b'{"payOrdId":"ORD1","feeSumamt":12.30}'
+    """
     # json cannot write a Decimal as a number; write each as a placeholder string and
     # swap the quotes away, so "12.30" stays 12.30 and never passes through a float.
-    marked = {k: (f"\x00{v}\x00" if k in ("feeSumamt", "ownpayAmt", "psnAcctPay", "fundPay", "deposit")
-                  and v is not None and not isinstance(v, str) else v) for k, v in notice.items()}
+    marked = {k: (f"\x00{v}\x00" if isinstance(v, Decimal) else v) for k, v in notice.items()}
     text = json.dumps(marked, ensure_ascii=False, separators=(",", ":"))
     return text.replace('"\\u0000', "").replace('\\u0000"', "").encode("utf-8")

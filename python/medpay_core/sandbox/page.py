@@ -9,19 +9,26 @@ import html
 from decimal import Decimal
 from typing import Any, Mapping, Optional
 
+from . import cashier_page as _cp
 from .center import Order
 from .config import Institution
-
-try:  # the page engineer's module; a bare page stands in if it cannot be imported
-    from . import cashier_page as _cp
-except ImportError:  # pragma: no cover - only while cashier_page.py is missing
-    _cp = None  # type: ignore[assignment]
 
 CHANNELS = (("WX", "微信支付"), ("ZFB", "支付宝"), ("YL", "银联云闪付"))
 
 
 def _e(v: Any) -> str:
     return html.escape(str(v), quote=True)
+
+
+def mask_id_no(id_no: str) -> str:
+    """A certificate number with all but its first 6 and last 4 characters hidden.
+
+    >>> mask_id_no("350181199011193519")
+    '350181********3519'
+    """
+    if len(id_no) <= 10:
+        return "*" * len(id_no)
+    return id_no[:6] + "*" * (len(id_no) - 10) + id_no[-4:]
 
 
 def _bare(title: str, body: str) -> str:
@@ -37,13 +44,6 @@ def cashier(inst: Institution, order: Order, *, fields: Mapping[str, str], actio
     s = order.split
     dep = deposit or Decimal("0.00")
     cash_now = s.cash - dep
-    if _cp is None:
-        hidden = "".join(f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">' for k, v in fields.items())
-        return _bare("医保移动支付", (
-            f"<p>{_e(inst.name)} · {_e(order.pay_ord_id)}</p><p>total {s.total} fund {s.fund} acct {s.acct} "
-            f"other {s.other} cash {cash_now}</p>" + (f"<p>{_e(error)}</p>" if error else "")
-            + f'<form method="post" action="{_e(action)}">{hidden}'
-            f'<input type="hidden" name="chnlType" value="{"BANK" if bank else "WX"}"><button>去支付</button></form>'))
     channels = ([_cp.PayChannel("BANK", "银行卡支付", "医保 + 银行卡混合支付", selected=True)] if bank
                 else [_cp.PayChannel(cid, name, selected=(i == 0)) for i, (cid, name) in enumerate(CHANNELS)])
     deductions = []
@@ -69,15 +69,13 @@ def cashier(inst: Institution, order: Order, *, fields: Mapping[str, str], actio
 
 def result(title: str, message: str, *, success: bool) -> str:
     """A one-message page (paid, refused, revoked...)."""
-    if _cp is None:
-        return _bare(title, f"<p>{_e(message)}</p>")
     return _cp.render_result_page(title, message, success=success)
 
 
 def voucher_form(action: str) -> str:
     """The e-voucher page's form: who is authorising a payment."""
     return _bare("医保电子凭证（沙箱）", (
-        "<p>Issue a payAuthNo and an e-voucher QR text for a test person.</p>"
+        "<p>为测试人员签发支付授权码（payAuthNo）与电子凭证二维码文本。</p>"
         f'<form method="post" action="{_e(action)}">'
         '<p><label>姓名 userName <input name="userName" value="张三" required></label></p>'
         '<p><label>证件号码 idNo <input name="idNo" value="350181199011193519" required></label></p>'
@@ -87,7 +85,9 @@ def voucher_form(action: str) -> str:
 
 
 def voucher_issued(issued: Mapping[str, Any]) -> str:
-    """The e-voucher page after issuing: the payAuthNo and the QR text to decode."""
-    rows = "".join(f"<dt>{_e(k)}</dt><dd><code>{_e(v)}</code></dd>" for k, v in issued.items()
+    """The e-voucher page after issuing: the payAuthNo and the QR text to decode (the
+    certificate number masked: the page may be on a shared screen)."""
+    shown = {k: (mask_id_no(str(v)) if k == "idNo" else v) for k, v in issued.items()}
+    rows = "".join(f"<dt>{_e(k)}</dt><dd><code>{_e(v)}</code></dd>" for k, v in shown.items()
                    if not isinstance(v, (dict, list)))
     return _bare("医保电子凭证（沙箱）", f"<dl>{rows}</dl>")

@@ -10,8 +10,9 @@ import threading
 import time
 from typing import Any, Mapping, Optional, Union
 
+from .._native import Credentials
 from .center import EventHook
-from .config import SandboxConfig, generate_config
+from .config import ConfigSource, SandboxConfig, generate_config, institution_credentials
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -131,15 +132,11 @@ class SandboxServer:
         """The running :class:`~.service.Sandbox` (orders, events, notifier)."""
         return self.app.state.sandbox
 
-    def client_credentials(self, index: int = 0) -> Any:
-        """The institution's Credentials for a generated config (its private key, the
-        center's public key)."""
-        from .._native import Credentials
-
-        if not self.raw_config or "client" not in self.raw_config:
-            raise ValueError("client_credentials() needs a generated config (one with a 'client' section)")
-        c = self.raw_config["client"][index]
-        return Credentials(c["appId"], c["appSecret"], c["privateKey"], c["peerPublicKey"])
+    def client_credentials(self, org_codg: Optional[str] = None) -> Credentials:
+        """The institution's Credentials (its private key, the center's public key) from
+        a generated config: :func:`~.config.institution_credentials` of this server's
+        config, ``org_codg`` picking one of several institutions."""
+        return institution_credentials(self.raw_config if self.raw_config is not None else self._config, org_codg)
 
     def start(self, wait: float = 30.0) -> "SandboxServer":
         """Start serving; returns once the server accepts connections."""

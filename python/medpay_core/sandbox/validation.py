@@ -1,100 +1,68 @@
-"""Validation of the sandbox's requests and responses with the client's own models.
+"""The sandbox checks what it receives and what it sends with the client's own models.
 
-The sandbox checks what it receives with exactly the models the client uses
-(``medpay_core.models``), so the two can never disagree about the spec. The models are
-imported lazily: if the package is not there, a minimal check of required fields
-stands in (and says so in its message).
+There is no second copy of the spec's rules here: a request is valid when
+``medpay_core.models.validate`` of its transaction's request model says so (required
+fields, lengths, amounts, dates, value sets and the notes' cross-field rules), so the
+sandbox and the client can never disagree about the spec. What the sandbox checks
+beyond the models are its own business rules (an order's state, amounts already
+refunded, the fields a payment must repeat from the upload: ``center.py``), answered
+with their own codes (``codes.py``).
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import ValidationError
+from ..models import BY_PATH, TRANSACTIONS, Transaction, WireModel, validate
 from . import codes
 from .codes import SandboxError
 
-log = logging.getLogger("medpay.sandbox")
 
-# Used only when medpay_core.models cannot be imported: the spec's required fields.
-_REQUIRED = {
-    "6201": ("orgCodg", "psnNo", "insutype", "medOrgOrd", "begntime", "idNo", "userName", "idType",
-             "ecToken", "iptOtpNo", "deptName", "caty", "medType", "feeType", "medfeeSumamt",
-             "acctUsedFlag", "diseCodg", "psnSetlway", "chrgBchno", "pubHospRfomFlag",
-             "diseinfoList", "feedetailList"),
-    "6202": ("payAuthNo", "payOrdId", "payToken", "orgCodg", "orgBizSer", "chrgBchno", "feeType", "mdtrtId"),
-    "6203": ("payOrdId", "appRefdSn", "appRefdTime", "totlRefdAmt", "cashRefdAmt", "refdType"),
-    "6205": ("payAuthNo", "payOrdId", "payToken", "orgCodg", "orgBizSer"),
-    "6301": ("payOrdId", "orgCodg", "payToken", "idNo", "userName", "idType"),
-    "6401": ("payOrdId", "orgCodg", "payToken", "idNo", "userName", "idType"),
-}
+def transaction(path: str) -> Transaction:
+    """The transaction posted to ``/org/local/api/hos/<path>`` (``models.BY_PATH``);
+    :class:`SandboxError` 1005 for a path the spec does not have.
 
-
-def models_module() -> Optional[Any]:
-    """``medpay_core.models`` or None when it is not installed."""
-    try:
-        return importlib.import_module("medpay_core.models")
-    except ImportError as e:
-        if e.name not in ("medpay_core.models",):
-            raise
-        return None
-
-
-def transaction(code: str) -> Optional[Any]:
-    """The ``Transaction`` of ``code`` from the models, or None."""
-    m = models_module()
-    if m is None:
-        return None
-    table = getattr(m, "TRANSACTIONS", {})
-    return table.get(code) or table.get(int(code)) if code.isdigit() else table.get(code)
+    >>> transaction("refund_Order").code
+    '6203'
+    """
+    tx = BY_PATH.get(path)
+    if tx is None:
+        raise SandboxError(codes.UNKNOWN_ENDPOINT, f"unknown endpoint {path!r}; one of {sorted(BY_PATH)}")
+    return tx
 
 
 def _field_errors(e: ValidationError) -> str:
-    return "; ".join(f"{x.get('field')}: {x.get('message')}" for x in e.errors)
+    return "; ".join(f"{x['field']}: {x['message']}" for x in e.errors)
 
 
 def validate_request(code: str, data: Any) -> dict[str, Any]:
-    """Check the decrypted ``data`` of a ``code`` request; return its wire dict.
+    """The decrypted ``data`` of a ``code`` request checked by its request model; returns
+    the model's wire dict (only the fields the spec has: the model refuses any other).
+    :class:`SandboxError` 2001 lists every bad field.
 
-    Raises :class:`SandboxError` 2001 listing every bad field.
+    >>> validate_request("6301", {"payOrdId": "ORD1"})
+    Traceback (most recent call last):
+    ...
+    medpay_core.sandbox.codes.SandboxError: 2001: 6301: orgCodg: Field required; ...
     """
     if not isinstance(data, dict):
-        raise SandboxError(codes.INVALID_DATA, "data must be a JSON object")
-    tx = transaction(code)
-    if tx is None:
-        missing = [f for f in _REQUIRED.get(code, ()) if data.get(f) in (None, "", [])]
-        if missing:
-            errors = [{"field": f, "rule": "required", "message": "is required"} for f in missing]
-            raise SandboxError(codes.INVALID_DATA, f"{code}: missing {', '.join(missing)}", errors=errors)
-        return dict(data)
+        raise SandboxError(codes.INVALID_DATA, f"{code}: data must be a JSON object")
     try:
-        model = tx.request.from_wire(data)
+        model = validate(TRANSACTIONS[code].request, data)
     except ValidationError as e:
-        raise SandboxError(codes.INVALID_DATA, f"{code}: {_field_errors(e)}", errors=e.errors) from None
-    wire = model.to_wire()
-    # Keep fields the model does not know (e.g. orgBizSer on 6201): the sandbox may use them.
-    return {**data, **wire}
+        raise SandboxError(codes.INVALID_DATA, f"{code}: {_field_errors(e)}", errors=list(e.errors)) from None
+    return model.to_wire()
 
 
-def check_model(kind: str, code: str, wire: dict[str, Any]) -> dict[str, Any]:
-    """Pass what the sandbox sends (``kind`` "response", or a model class name) through
-    the client's model, so a sandbox bug shows up here and not in the client. On a
-    mismatch the dict goes out unchanged and the problem is logged."""
-    m = models_module()
-    if m is None:
-        return wire
-    if kind == "response":
-        tx = transaction(code)
-        cls = getattr(tx, "response", None) if tx is not None else None
-    else:
-        cls = getattr(m, kind, None)
-    if cls is None:
-        return wire
-    try:
-        out = cls.from_wire(wire).to_wire()
-    except ValidationError as e:
-        log.error("sandbox %s %s does not pass the client's model: %s", code, kind, _field_errors(e))
-        return wire
-    return out
+def outgoing(model: type[WireModel], wire: dict[str, Any]) -> dict[str, Any]:
+    """What the sandbox sends (an answer, a notice, a redirect's data) passed through the
+    client's model of it: a sandbox bug is refused here, as a
+    :class:`~medpay_core.errors.ValidationError` the sandbox answers with 5000, and never
+    reaches a client that would refuse it.
+
+    >>> from medpay_core.models import RevokeResponse
+    >>> outgoing(RevokeResponse, {"success": True})
+    {'success': True}
+    """
+    return validate(model, wire).to_wire()

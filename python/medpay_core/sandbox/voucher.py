@@ -13,18 +13,24 @@ import secrets
 from typing import Any, Mapping
 
 from .._native import Credentials
+from ..voucher import issue_sandbox_qr
 from .config import Institution
 
 
 def make_qr(inst: Institution, person: Mapping[str, str], pay_auth_no: str) -> dict[str, Any]:
     """``{"qrText", "ecToken", "appId"}`` for ``person`` (userName, idNo, idType,
-    insuOrg) and the payAuthNo just issued."""
+    insuOrg) and the payAuthNo just issued; a
+    :class:`~medpay_core.errors.ValidationError` when the person does not make a valid
+    6101 answer.
+
+    >>> from medpay_core import SM2PrivateKey
+    >>> inst = Institution("SANDBOXAPP000001", "S" * 32, SM2PrivateKey.generate().public_key(),
+    ...                    "http://127.0.0.1/n", "http://127.0.0.1/r")
+    >>> make_qr(inst, {"userName": "张三", "idNo": "350181199011193519"}, "AUTH1")["qrText"][:17]
+    'MEDPAY-SANDBOX:1:'
+    """
     insu_org = person.get("insuOrg") or "350100"
     ec_token = (insu_org + "ec" + secrets.token_hex(16))[:40]
-    try:
-        from ..voucher import issue_sandbox_qr
-    except ImportError:  # pragma: no cover - the client's module is part of the package
-        return {"qrText": "", "ecToken": ec_token, "appId": inst.app_id}
     qr = issue_sandbox_qr(
         Credentials(inst.app_id, inst.app_secret),
         user_name=person.get("userName", ""),

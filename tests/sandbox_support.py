@@ -1,5 +1,7 @@
-"""Helpers of the sandbox tests (no tests here): a stand-in institution that records
-6302 notices and 6204 redirects, and a sandbox run as a subprocess that can be killed."""
+"""Helpers of the sandbox, CLI and example tests (a module of helpers, not of tests, so
+that test files never import each other): a stand-in institution that records 6302
+notices and 6204 redirects, configs, and a sandbox run as a subprocess that can be
+killed."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlsplit
@@ -19,7 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 import medpay_core as mp
-from medpay_core.sandbox import generate_config
+from medpay_core.callbacks import read_json_object
+from medpay_core.sandbox import generate_config, institution_credentials
 
 
 def wait_until(pred: Callable[[], Any], *, tries: int = 1000, step: float = 0.02) -> Any:
@@ -56,7 +58,7 @@ class NoticeSink:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                doc = json.loads(body, parse_float=Decimal)
+                doc = read_json_object(body)
                 if doc.get("signData"):
                     data, signed = sink.codecs[doc["appId"]].unpack(body).data, True
                 else:
@@ -142,8 +144,8 @@ def make_config(sink: NoticeSink, *, institutions: int = 1, fast: bool = True, *
 
 
 def client_credentials(raw: dict[str, Any], i: int = 0) -> mp.Credentials:
-    c = raw["client"][i]
-    return mp.Credentials(c["appId"], c["appSecret"], c["privateKey"], c["peerPublicKey"])
+    """The ``i``-th institution's credentials of a :func:`make_config` config."""
+    return institution_credentials(raw, org_codg=raw["institutions"][i]["orgCodg"])
 
 
 def free_port() -> int:
@@ -155,7 +157,7 @@ def free_port() -> int:
 class SandboxProcess:
     """``medpay sandbox`` in a subprocess, on a fixed port so a restart keeps the URL."""
 
-    def __init__(self, config_path: str, db_path: str, port: Optional[int] = None):
+    def __init__(self, config_path: Optional[str], db_path: str, port: Optional[int] = None):
         self.config_path, self.db_path = config_path, db_path
         self.port = port or free_port()
         self.proc: Optional[subprocess.Popen] = None
@@ -166,8 +168,9 @@ class SandboxProcess:
 
     def start(self) -> "SandboxProcess":
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        config = ["--config", self.config_path] if self.config_path else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "medpay_core.cli", "sandbox", "--config", self.config_path,
+            [sys.executable, "-m", "medpay_core.cli", "sandbox", *config,
              "--port", str(self.port), "--db", self.db_path, "--log-level", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 
