@@ -15,6 +15,7 @@ import socket
 import typing
 from decimal import Decimal
 
+import httpx
 import pytest
 
 import center_server as cs
@@ -384,7 +385,8 @@ def test_http_500_on_a_query_after_all_retries_is_a_transport_error(connect, cen
         connect(retries=2).query_order(cs.query_request())
     err = ei.value
     assert err.status_code == 500 and err.body == "<html>Internal Server Error</html>"
-    assert "HTTP 500" in str(err)
+    assert str(err).startswith("6301 query_order_info: HTTP 500 from the center")
+    assert str(err).endswith("Gave up after 3 attempt(s); 6301 is safe to send again later.")
     sup.assert_declared(err)
     assert center.count("query_order_info") == 3
 
@@ -420,6 +422,7 @@ def test_http_404_on_a_payment_is_a_transport_error_not_an_unknown_outcome(conne
         connect(center.url + "/wrong-prefix").pay_order(cs.pay_order_request())
     assert not isinstance(ei.value, mp.OutcomeUnknown)
     assert ei.value.status_code == 404 and "wrong base_url" in str(ei.value)
+    assert str(ei.value).endswith("It was not carried out: fix the cause, then send it again.")
 
 
 @pytest.mark.parametrize("method,endpoint,make_request", PAYMENTS, ids=[c[0] for c in PAYMENTS])
@@ -430,7 +433,7 @@ def test_a_payment_that_times_out_is_outcome_unknown_and_not_reposted(connect, c
         getattr(connect(timeout=1.0, retries=3), method)(make_request())
     err = ei.value
     assert isinstance(err.failure, mp.TransportError) and err.failure.status_code is None
-    assert isinstance(err.failure.__cause__, __import__("httpx").TimeoutException)
+    assert isinstance(err.failure.__cause__, httpx.TimeoutException)
     assert err.request is not None
     assert center.count(endpoint) == 1
 

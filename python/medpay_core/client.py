@@ -215,10 +215,19 @@ _Flow = Generator[_Step, _Reply, R]
 class _Failure:
     """A failed exchange, as the attempt loop weighs it."""
 
-    error: TransportError
+    text: str  # what happened, and its likely cause
     what: str  # for the log: "ReadTimeout", "HTTP 503"
     retryable: bool  # worth another try, for a transaction that is retry-safe
     delivered: bool  # the center may have acted on it
+    advice: str = ""  # what to do, when it was not delivered
+    status: Optional[int] = None
+    body: Optional[str] = None
+    cause: Optional[httpx.HTTPError] = None
+
+    def error(self, advice: str) -> TransportError:
+        err = TransportError(f"{self.text} {advice}".rstrip(), status_code=self.status, body=self.body)
+        err.__cause__ = self.cause  # as `raise err from cause` does, also for an error carried as a failure
+        return err
 
 
 def _keep(flow: _Flow[R], out: List[R]) -> Generator[_Step, _Reply, None]:
@@ -330,13 +339,16 @@ class _Flows:
                 log.warning("%s: %s; retry %d/%d in %.2fs", t.code, failure.what, attempt, self.retries, d)
                 yield _Sleep(d)
                 continue
-            if t.retry_safe or not failure.delivered:
-                raise failure.error
+            if not failure.delivered:
+                raise failure.error(failure.advice)
+            if t.retry_safe:
+                raise failure.error(f"Gave up after {attempt + 1} attempt(s); {t.code} is safe to send again later.")
+            error = failure.error("")
             raise OutcomeUnknown(
-                f"{failure.error} The request may have reached the center, so whether it was carried out "
-                "is unknown: do not send it again; query the order (6301) or wait_for_settlement first",
-                request=model, failure=failure.error,
-            ) from failure.error
+                f"{failure.text} The request may have reached the center, so whether it was carried out is "
+                "unknown: do not send it again; query the order (6301) or wait_for_settlement first",
+                request=model, failure=error,
+            ) from error
 
     def _failure(self, t: _Sent, reply: _Reply) -> _Failure:
         where = _where(t)
@@ -345,29 +357,23 @@ class _Flows:
             what = type(e).__name__
             said = f"{what}: {e}" if str(e) else what
             if isinstance(e, _NOT_SENT):
-                err = TransportError(
+                return _Failure(
                     f"{where}: could not reach the center ({said}): check base_url, the network and the "
-                    "center's status. Nothing was sent, so the request may be sent again."
-                )
-                delivered = False
-            else:
-                err = TransportError(
-                    f"{where}: no complete answer from the center ({said}): the center or the network was "
-                    "slower than the client's timeout, or dropped the connection."
-                )
-                delivered = True
-            err.__cause__ = e  # as `raise err from e` would, also when err is only carried as a failure
-            return _Failure(err, what, retryable=True, delivered=delivered)
+                    "center's status.", what, retryable=True, delivered=False,
+                    advice="Nothing was sent, so the request may be sent again.", cause=e)
+            return _Failure(
+                f"{where}: no complete answer from the center ({said}): the center or the network was slower "
+                "than the client's timeout, or dropped the connection.", what, retryable=True, delivered=True,
+                cause=e)
         status = reply.status
-        busy = status >= 500 or status == 429
-        err = TransportError(
-            f"{where}: HTTP {status} from the center or a gateway before it: "
-            + ("the center failed or is busy." if busy else
-               "probably a wrong base_url or path prefix, or a gateway refused the request.")
-            + ("" if status >= 500 else " It was not carried out."),
-            status_code=status, body=_snippet(reply.body),
-        )
-        return _Failure(err, f"HTTP {status}", retryable=status in _RETRY_STATUS, delivered=status >= 500)
+        if status >= 500 or status == 429:
+            text = f"{where}: HTTP {status} from the center or a gateway before it: the center failed or is busy."
+        else:
+            text = (f"{where}: HTTP {status} from the center or a gateway before it: probably a wrong base_url "
+                    "or path prefix, or a gateway refused the request.")
+        return _Failure(text, f"HTTP {status}", retryable=status in _RETRY_STATUS, delivered=status >= 500,
+                        advice="It was not carried out: fix the cause, then send it again.",
+                        status=status, body=_snippet(reply.body))
 
     def _answer(self, t: _Sent, reply: _Answer, request: WireModel, answer: Type[M]) -> M:
         """A 2xx answer read in the spec's order; a protocol failure of a transaction that
@@ -524,7 +530,10 @@ class MedpayClient:
 
     @property
     def codec(self) -> EnvelopeCodec:
-        """The envelope codec of these credentials."""
+        """The envelope codec of these credentials.
+
+        >>> # client.codec.credentials.app_id
+        """
         return self._flows.codec
 
     def url_for(self, code: TransactionCode) -> str:
@@ -566,7 +575,10 @@ class MedpayClient:
 
     # -- context manager ---------------------------------------------------------------
     def close(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections (``with MedpayClient(...) as client:`` does it).
+
+        >>> # client.close()
+        """
         self._http.close()
 
     def __enter__(self) -> MedpayClient:
@@ -708,7 +720,10 @@ class AsyncMedpayClient:
 
     @property
     def codec(self) -> EnvelopeCodec:
-        """The envelope codec of these credentials."""
+        """The envelope codec of these credentials.
+
+        >>> # client.codec.credentials.app_id
+        """
         return self._flows.codec
 
     def url_for(self, code: TransactionCode) -> str:
@@ -749,7 +764,10 @@ class AsyncMedpayClient:
             return _Failed(e)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections (``async with AsyncMedpayClient(...) as client:`` does it).
+
+        >>> # await client.aclose()
+        """
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncMedpayClient:
