@@ -37,13 +37,15 @@ def wait_until(pred: Callable[[], Any], *, tries: int = 1000, step: float = 0.02
 class NoticeSink:
     """The institution's notifyUrl and returnUrl on 127.0.0.1.
 
-    ``mode``: "ok" answers success=true, "fail" success=false, "500" an HTTP error.
+    ``mode``: "ok" answers success=true, "fail" success=false, "500" an HTTP error,
+    "raw" the bytes of ``raw_reply`` (a hostile reply).
     ``form``: "nested" replies ``{"code":"0","msg":..,"data":{"success":..}}``, "flat"
     ``{"success":..,"message":..}`` (both are forms institutions use).
     ``acked`` lists the payOrdIds acknowledged with success=true (in order)."""
 
     def __init__(self) -> None:
         self.mode = "ok"
+        self.raw_reply = b""
         self.form = "nested"
         self.codecs: dict[str, mp.EnvelopeCodec] = {}
         self.posts: list[dict[str, Any]] = []
@@ -77,7 +79,7 @@ class NoticeSink:
                 reply = {"success": mode == "ok", "message": mode}
                 if sink.form == "nested":
                     reply = {"code": "0", "msg": "ok", "data": reply}
-                out = json.dumps(reply).encode()
+                out = sink.raw_reply if mode == "raw" else json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
@@ -146,6 +148,21 @@ def make_config(sink: NoticeSink, *, institutions: int = 1, fast: bool = True, *
 def client_credentials(raw: dict[str, Any], i: int = 0) -> mp.Credentials:
     """The ``i``-th institution's credentials of a :func:`make_config` config."""
     return institution_credentials(raw, org_codg=raw["institutions"][i]["orgCodg"])
+
+
+def hostile_bodies(app_id: str, envelope: bytes) -> dict[str, bytes]:
+    """Bodies the stdlib json module reads wrongly or crashes on, each close to a real
+    one: ``envelope`` (a real, signed one for ``app_id``) with a duplicated appId, an
+    envelope with a NaN, one nested 10,000 deep. Every entry point must refuse each with
+    its typed refusal."""
+    head = b'{"appId":"' + app_id.encode() + b'",'
+    return {
+        # stdlib json takes the last of two keys: here, the real appId.
+        "duplicate key": b'{"appId":"SOMEONEELSE0000000000",' + envelope[1:],
+        "NaN": head + b'"data":{"payOrdId":"ORD1","feeSumamt":NaN}}',
+        # stdlib json raises RecursionError (not a ValueError) on this.
+        "10,000-deep nesting": head + b'"data":' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    }
 
 
 def free_port() -> int:

@@ -19,12 +19,14 @@ import medpay_core as mp
 from medpay_core import models
 from medpay_core.asgi import create_app
 from medpay_core.sandbox.server import ThreadedASGIServer
+from sandbox_support import hostile_bodies
 from medpay_core.callbacks import (
     MemoryNoticeStore,
     SQLiteNoticeStore,
     UnknownAppIdError,
     decode_order_sync,
     handle_settlement_notice,
+    read_json_object,
     settlement_reply,
 )
 
@@ -442,3 +444,52 @@ def test_the_sqlite_store_keeps_processed_notices_across_restarts(keys, tmp_path
     assert len(rec.calls) == 1
     assert again.purge(older_than=-1) == 1
     again.close()
+
+
+# -- bodies the stdlib json module misreads or crashes on -------------------------------------
+
+
+def _hostile_notices(keys) -> dict[str, bytes]:
+    plain = json.dumps(cs.settlement_notice(), default=str, ensure_ascii=False).encode()
+    return {
+        **hostile_bodies(keys.app_id, signed_notice(keys)),
+        # A plain notice (the table-20 fields alone) whose payOrdId is given twice: stdlib
+        # json would pass on the second and process a notice nobody signed for.
+        "duplicate key, plain": b'{"payOrdId":"ORD-OTHER",' + plain[1:],
+        "NaN, plain": plain[:-1] + b',"deposit":NaN}',
+    }
+
+
+@pytest.mark.parametrize("kind", ["duplicate key", "NaN", "10,000-deep nesting", "duplicate key, plain",
+                                  "NaN, plain"])
+@pytest.mark.parametrize("allow_plain", [False, True])
+def test_a_hostile_notice_is_refused_as_malformed(keys, store, kind, allow_plain):
+    rec = Recorder()
+    reply = handle_settlement_notice(_hostile_notices(keys)[kind], keys.inst_codec, rec, store=store,
+                                     allow_plain=allow_plain)
+    assert reply_of(reply) == {"success": False, "message": "报文格式错误"}
+    assert rec.calls == []
+
+
+def test_a_hostile_notice_over_http_gets_the_refusal_and_the_app_serves_on(keys, served):
+    srv, rec = served
+    with httpx.Client(base_url=srv.url) as http:
+        for body in _hostile_notices(keys).values():
+            r = http.post("/medpay/notify", content=body)
+            assert r.status_code == 200 and reply_of(r.content)["success"] is False
+        assert reply_of(http.post("/medpay/notify", content=signed_notice(keys)).content)["success"]
+    assert len(rec.calls) == 1
+
+
+def test_read_json_object_reads_with_the_native_parser():
+    assert read_json_object(b' {"a": 12.30, "b": [1, {"c": null}]}') == {"a": Decimal("12.30"), "b": [1, {"c": None}]}
+    assert read_json_object('{"名":"张三"}') == {"名": "张三"}
+    for bad, says in [(b'{"a":1,"a":2}', "duplicate"), (b'{"a":NaN}', "at byte 5"),
+                      (b'{"a":' + b"[" * 64 + b"]" * 64 + b"}", "deeper than 64 levels"),
+                      (b"[1]", "not a JSON object"), (b'"{}"', "not a JSON object"),
+                      (b'{"a":1},"b":2', "not one JSON object"), (b'{"a":1} x', "invalid JSON"),
+                      (b'{"a":"\xff"}', "UTF-8")]:
+        with pytest.raises(mp.EnvelopeError, match=says):
+            read_json_object(bad)
+    # As deep as an envelope the codec accepts: 63 levels inside the object.
+    assert read_json_object(b'{"a":' + b"[" * 63 + b"]" * 63 + b"}")

@@ -151,7 +151,7 @@ class Timeline:
 
 
 def _tx(code: str) -> str:
-    """``6201 uldFeeInfo``: a transaction as the timeline names it, from the one table."""
+    """``<code> <path>``: a transaction as the timeline names it, from the one table."""
     return f"{code} {TRANSACTIONS[code].path}"
 
 
