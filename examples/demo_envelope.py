@@ -1,74 +1,62 @@
-"""Pack a 6201 fee-upload envelope as the institution, unpack it as the center would.
+"""One envelope each way, without a network: the institution packs a 6301 query, the
+center unpacks it and answers, the institution unpacks the answer into its model.
 
-Run with `make demo`.
+    python examples/demo_envelope.py
+
+The keys are made on the spot; in production the institution holds its own SM2 key and
+the center's public key (``mp.Credentials``), or loads the sandbox's with
+``medpay_core.sandbox.institution_credentials``.
 """
 
-import json
+from __future__ import annotations
+
 from decimal import Decimal
 
 import medpay_core as mp
+from medpay_core.callbacks import read_json_object
+from medpay_core.models import TRANSACTIONS, QueryOrderRequest, QueryOrderResponse, validate
 
 APP_ID = "43AF047BBA47FC8A1AE8EFB232BDBBCB"
 APP_SECRET = "4117E877F5FA0A0188891283E4B617D5"
 
-institution_key = mp.SM2PrivateKey.generate()
-center_key = mp.SM2PrivateKey.generate()
 
-institution = mp.EnvelopeCodec(
-    mp.Credentials(APP_ID, APP_SECRET, institution_key, center_key.public_key())
-)
-center = mp.EnvelopeCodec(
-    mp.Credentials(APP_ID, APP_SECRET, center_key, institution_key.public_key())
-)
+def main() -> int:
+    """Print each step; 0 when the answer came back as sent."""
+    institution_key, center_key = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
+    institution = mp.EnvelopeCodec(mp.Credentials(APP_ID, APP_SECRET, institution_key, center_key.public_key()))
+    center = mp.EnvelopeCodec(mp.Credentials(APP_ID, APP_SECRET, center_key, institution_key.public_key()))
 
-fee_upload = {
-    "orgCodg": "H15020400121",
-    "orgId": "H15020400121",
-    "psnName": "张三",
-    "psnCertType": "01",
-    "certno": "150204198912131512",
-    "mdtrtCertType": "02",
-    "mdtrtCertNo": "150204198912131512",
-    "medType": "11",
-    "medOrgOrd": "MZ20261125001",
-    "feeType": "01",
-    "medfeeSumamt": Decimal("128.50"),
-    "orgBizSer": "BIZ202611250001",
-    "chrgBchno": "CB0001",
-    "feedetailList": [
-        {
-            "feedetlSn": "1",
-            "chrgBchno": "CB0001",
-            "detItemFeeSumamt": Decimal("128.50"),
-            "cnt": Decimal("1.0000"),
-            "pric": Decimal("128.500000"),
-            "medListCodg": "XA01AAA0000",
-            "medinsListCodg": "XA01AAA0000",
-            "medinsListName": "布洛芬缓释胶囊",
-            "feeOcurTime": "2026-11-25 09:30:00",
-        }
-    ],
-}
+    tx = TRANSACTIONS["6301"]
+    query = QueryOrderRequest(pay_ord_id="ORD3501002026112500001", org_codg="H35010200001",
+                              pay_token="ORD3501002026112500001TK", id_no="350181199011193519",
+                              user_name="张三", id_type="01")
+    body = institution.pack_json(query.to_wire(), timestamp="1764063000000")  # the bytes to POST
+    print(f"== {tx.code} {tx.name}: POST /org/local/api/hos/{tx.path} ==")
+    for key, value in read_json_object(body).items():
+        text = str(value)
+        print(f"  {key}: {text if len(text) <= 72 else text[:72] + f'… ({len(text)} chars)'}")
 
-body = institution.pack_json(fee_upload, timestamp="1764063000000")  # the bytes to POST
-msg = center.unpack(body)
-wire = json.loads(body)
+    received = center.unpack(body)  # the center verifies the signature and decrypts
+    assert received.sign_text is not None
+    print("== the center verified it; the sign text (appSecret and the patient masked) ==")
+    shown = received.sign_text.rsplit("&key=", 1)[0] + "&key=********"
+    shown = shown.replace(query.id_no, query.id_no[:6] + "********" + query.id_no[-4:])
+    print("  " + shown.replace(query.user_name, query.user_name[0] + "*" * (len(query.user_name) - 1)))
+    asked = validate(tx.request, received.data)
+    assert asked == query
 
-print("== 6201 uldFeeInfo: sign text (the appSecret at its end is masked) ==")
-print(msg.sign_text.rsplit("&key=", 1)[0] + "&key=" + "*" * 8)
-print()
-print("== the wire envelope the institution POSTs ==")
-for k, v in wire.items():
-    shown = v if len(str(v)) <= 96 else f"{str(v)[:96]}… ({len(v)} chars)"
-    print(f"  {k}: {shown}")
-print()
-print("== the center unpacks it: signature verified, data decrypted ==")
-print(f"  signed: {msg.signed}")
-print(f"  medfeeSumamt: {msg.data['medfeeSumamt']!r} (a Decimal with its literal)")
-print(f"  psnName: {msg.data['psnName']}")
-print()
-reply = center.pack({"payOrdId": "ORD20261125000001", "payToken": "PT0001"}, code=0, message="成功", success=True)
-answer = institution.unpack(reply)
-print("== the center's signed reply, unpacked by the institution ==")
-print(f"  code={answer.code} success={answer.success} message={answer.message}")
-print(f"  data={answer.data}")
+    answer = {"payOrdId": query.pay_ord_id, "ordStas": "6", "callType": "02", "medOrgOrd": "MO20261125001",
+              "orgCodg": query.org_codg, "orgName": "福州市示例医院", "feeSumamt": Decimal("61.20"),
+              "ownPayAmt": Decimal("12.24"), "psnAcctPay": Decimal("12.24"), "fundPay": Decimal("36.72"),
+              "setlType": "ALL", "traceTime": "2026-11-25 09:45:00"}
+    reply = institution.unpack(center.pack_json(answer, code=0, message="成功", success=True))
+    result = validate(QueryOrderResponse, reply.data)
+    print("== the institution unpacked the signed answer ==")
+    print(f"  code {reply.code}, success {reply.success}, message {reply.message}")
+    print(f"  ordStas {result.ord_stas} ({mp.ord_stas_label(result.ord_stas)}), total {result.fee_sumamt}, "
+          f"cash {result.own_pay_amt}")
+    return 0 if reply.signed and result.fee_sumamt == Decimal("61.20") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
