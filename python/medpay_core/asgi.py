@@ -19,7 +19,9 @@ import html
 import inspect
 import logging
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Union
+
+import anyio.from_thread
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -40,6 +42,7 @@ from .callbacks import (
     handle_settlement_notice,
 )
 from .errors import MedpayError
+from .models import OrderSyncNotice, SettlementNotice
 
 __all__ = ["create_app"]
 
@@ -81,7 +84,7 @@ _ROWS = [
 ]
 
 
-def _result_page(notice: Any, chnl_type: Optional[str]) -> HTMLResponse:
+def _result_page(notice: OrderSyncNotice, chnl_type: Optional[str]) -> HTMLResponse:
     wire = notice.to_wire()
     rows = []
     for key, label in _ROWS:
@@ -107,10 +110,10 @@ async def _call(fn: Callable[..., Any], *args: Any) -> Any:
 
 def create_app(
     codec_or_codecs: Any,
-    on_notice: Callable[[Any], Any],
+    on_notice: Union[Callable[[SettlementNotice], object], Callable[[SettlementNotice], Awaitable[object]]],
     *,
     store: Optional[NoticeStore] = None,
-    on_order_sync: Optional[Callable[[Any, Any], Any]] = None,
+    on_order_sync: Optional[Callable[[OrderSyncNotice, dict[str, str]], Any]] = None,
     notice_path: str = "/medpay/notify",
     return_path: str = "/medpay/return",
     allow_plain: bool = False,
@@ -142,14 +145,15 @@ def create_app(
     codecs = _codecs_by_app_id(codec_or_codecs)
     notice_store: NoticeStore = store if store is not None else MemoryNoticeStore()
 
+    sync_notice: Callable[[SettlementNotice], object]
     if inspect.iscoroutinefunction(on_notice):
-        import anyio.from_thread
-
         async_notice = on_notice
 
-        def sync_notice(notice: Any) -> Any:
+        def hop_to_the_loop(notice: SettlementNotice) -> object:
             # handle_settlement_notice runs in a worker thread; hop back to the loop.
             return anyio.from_thread.run(async_notice, notice)
+
+        sync_notice = hop_to_the_loop
     else:
         sync_notice = on_notice
 
@@ -157,7 +161,8 @@ def create_app(
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_NOTICE_BYTES:
             return Response(b"", status_code=413)
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_NOTICE_BYTES:

@@ -20,9 +20,12 @@ The data model comes first in this file; the sandbox codes against it.
 from __future__ import annotations
 
 import html as _html
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "VisitInfo",
@@ -478,7 +481,6 @@ def e(value: Any) -> str:
 
 def safe_url(url: Optional[str]) -> str:
     """``url`` if it is relative or http(s), else ``"#"`` (no ``javascript:`` links)."""
-    from urllib.parse import urlsplit
 
     text = (url or "").strip()
     try:
@@ -1007,10 +1009,7 @@ def sample_view(
     )
 
 
-def _demo_handler():
-    from http.server import BaseHTTPRequestHandler
-    from urllib.parse import parse_qs, urlsplit
-
+def _demo_handler() -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "medpay-cashier-demo"
 
@@ -1054,12 +1053,9 @@ def _demo_handler():
     return Handler
 
 
-def serve_demo(port: int = 0, host: str = "127.0.0.1"):
+def serve_demo(port: int = 0, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """Start the preview server in a thread; returns the server (``server_address``,
     ``shutdown()``). Pages: ``/`` (multi-channel), ``/single``, ``/error``, ``/loading``."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
     server = ThreadingHTTPServer((host, port), _demo_handler())
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="cashier-demo", daemon=True).start()
@@ -1083,11 +1079,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.demo:
         parser.print_help()
         return 2
-    from http.server import ThreadingHTTPServer
-
     server = ThreadingHTTPServer(("127.0.0.1", args.port), _demo_handler())
-    host, port = server.server_address[:2]
-    print(f"cashier preview: http://{host}:{port}/  (also /single, /error, /loading); Ctrl-C stops")
+    print(f"cashier preview: http://127.0.0.1:{server.server_port}/  (also /single, /error, /loading); Ctrl-C stops")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -71,6 +71,8 @@ CALL_TYPE_NONE = "00"
 
 #: Event callback: (kind, payOrdId or None, detail dict).
 EventHook = Callable[[str, Optional[str], dict[str, Any]], None]
+#: An event of the log, fired after its commit: (kind, payOrdId or None, detail).
+Event = tuple[str, Optional[str], dict[str, Any]]
 #: A Center method serving one transaction: (institution, validated wire data) -> answer data.
 Handler = Callable[..., dict[str, Any]]
 
@@ -177,14 +179,14 @@ class Center:
 
     # ----------------------------------------------------------------------------- util
 
-    def _event(self, db: Any, pending: list, kind: str, pay_ord_id: Optional[str], **detail: Any) -> None:
+    def _event(self, db: Any, pending: list[Event], kind: str, pay_ord_id: Optional[str], **detail: Any) -> None:
         db.execute(
             "INSERT INTO events(at, kind, pay_ord_id, detail) VALUES (?, ?, ?, ?)",
             (_stamp(now_china()), kind, pay_ord_id, dumps(detail)),
         )
         pending.append((kind, pay_ord_id, detail))
 
-    def _fire(self, pending: list) -> None:
+    def _fire(self, pending: list[Event]) -> None:
         # Hooks run after the commit, so nobody hears of a change that was rolled back.
         for kind, pay_ord_id, detail in pending:
             log.info("%s %s %s", kind, pay_ord_id or "-", dumps(detail))
@@ -196,7 +198,7 @@ class Center:
 
     def emit(self, kind: str, pay_ord_id: Optional[str] = None, **detail: Any) -> None:
         """Log an event that changes no state (e.g. a refused request)."""
-        pending: list = []
+        pending: list[Event] = []
         with self.store.transaction() as db:
             self._event(db, pending, kind, pay_ord_id, **detail)
         self._fire(pending)
@@ -282,7 +284,7 @@ class Center:
         biz_key = str(d["medOrgOrd"])
         digest = request_hash(d)
         split = split_amount(total, self.config.ratios, acct_used=str(d.get("acctUsedFlag", "1")) != "0")
-        pending: list = []
+        pending: list[Event] = []
         with self.store.transaction() as db:
             key = db.execute(
                 "SELECT pay_ord_id, req_hash FROM upload_keys WHERE app_id = ? AND biz_key = ?",
@@ -328,7 +330,7 @@ class Center:
 
     # ------------------------------------------------------------------------- 6202
 
-    def _settle(self, db: Any, pending: list, inst: Institution, order: Order, *, pay_auth_no: str,
+    def _settle(self, db: Any, pending: list[Event], inst: Institution, order: Order, *, pay_auth_no: str,
                 deposit: Any, acct_used_flag: Any, org_biz_ser: str, channel: str) -> Order:
         """Pay an UNPAID order and queue its 6302 notice, inside the caller's transaction."""
         acct_flag = acct_used_flag if acct_used_flag not in (None, "") else order.upload.get("acctUsedFlag", "1")
@@ -371,7 +373,7 @@ class Center:
 
     def pay_order(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6202: pay an uploaded order (no cashier)."""
-        pending: list = []
+        pending: list[Event] = []
         with self.store.transaction() as db:
             order = self._load(db, inst, d["payOrdId"], d["payToken"])
             self._same(order, d, ("orgCodg", "chrgBchno", "feeType"))
@@ -419,7 +421,7 @@ class Center:
         """The cashier page's "pay" button: pays as 6202 would. Returns the order and
         whether this call paid it (False: it was already paid by this same payAuthNo
         through the cashier, e.g. a double click, and nothing changed)."""
-        pending: list = []
+        pending: list[Event] = []
         paid_now = False
         with self.store.transaction() as db:
             order = self._load(db, inst, pay_ord_id)
@@ -508,7 +510,7 @@ class Center:
         refd_type = str(d["refdType"])
         fund, acct, cash = _dec(d.get("fundRefdAmt")), _dec(d.get("psnAcctRefdAmt")), _dec(d.get("cashRefdAmt"))
         total = _dec(d.get("totlRefdAmt"))
-        pending: list = []
+        pending: list[Event] = []
         with self.store.transaction() as db:
             prior = db.execute(
                 "SELECT req_hash, response_json, pay_ord_id FROM refunds WHERE app_id = ? AND app_refd_sn = ?",
@@ -518,7 +520,7 @@ class Center:
                 if prior["req_hash"] != digest:
                     raise SandboxError(DUPLICATE_KEY, f"appRefdSn {sn} was already used for another refund")
                 self._event(db, pending, "6203.replayed", prior["pay_ord_id"], appRefdSn=sn)
-                out = json.loads(prior["response_json"])
+                out = dict(json.loads(prior["response_json"]))
             else:
                 order = self._load(db, inst, d["payOrdId"])
                 if order.status == "REVOKED":
@@ -634,7 +636,7 @@ class Center:
 
     def revoke_upload(self, inst: Institution, d: dict[str, Any], *, base_url: str) -> dict[str, Any]:
         """6401: revoke an unpaid order (again: still success, nothing changes)."""
-        pending: list = []
+        pending: list[Event] = []
         with self.store.transaction() as db:
             order = self._load(db, inst, d["payOrdId"], d["payToken"])
             self._same(order, d, ("orgCodg", "idNo", "userName", "idType"))
@@ -653,7 +655,7 @@ class Center:
 
     def issue_voucher(self, person: dict[str, Any], qr_text: str, pay_auth_no: str) -> None:
         """Record a payAuthNo issued by the voucher page (what strictAuth accepts)."""
-        pending: list = []
+        pending: list[Event] = []
         with self.store.transaction() as db:
             db.execute(
                 "INSERT INTO vouchers(pay_auth_no, person_json, qr_text, created_at) VALUES (?, ?, ?, ?)",

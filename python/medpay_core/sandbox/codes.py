@@ -30,7 +30,9 @@ code    meaning
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional, Sequence
+
+from ..errors import FieldError
 
 OK = 0
 BAD_ENVELOPE = 1001
@@ -105,8 +107,8 @@ class SandboxError(Exception):
     """A refusal: ``code`` from the table above, ``message`` for the integrator, and
     ``errors`` (field problems, for 2001)."""
 
-    def __init__(self, code: int, message: str, *, errors: Optional[list[dict[str, Any]]] = None):
+    def __init__(self, code: int, message: str, *, errors: Optional[Sequence[FieldError]] = None):
         self.code = code
         self.message = message
-        self.errors = errors or []
+        self.errors: list[FieldError] = list(errors or ())
         super().__init__(f"{code}: {message}")

@@ -46,7 +46,7 @@ class NotifyPolicy:
 
     def delay_after(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed post."""
-        return min(self.base_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+        return min(self.base_delay * 2.0 ** max(attempts - 1, 0), self.max_delay)
 
     @classmethod
     def from_config(cls, raw: Optional[Mapping[str, Any]]) -> "NotifyPolicy":
@@ -118,13 +118,14 @@ def parse_config(raw: Mapping[str, Any]) -> SandboxConfig:
     key's value)."""
     try:
         center = SM2PrivateKey.from_string(str(_need(raw, "privateKey", "the top level")))
-    except KeyFormatError as e:
-        raise ValueError(f"config: privateKey is not an SM2 private key ({e})") from None
+    except KeyFormatError as bad:
+        raise ValueError(f"config: privateKey is not an SM2 private key ({bad})") from None
     insts: dict[str, Institution] = {}
     entries = raw.get("institutions") or []
     if not isinstance(entries, list) or not entries:
         raise ValueError("config: 'institutions' must be a non-empty list")
-    for i, e in enumerate(entries):
+    for i, entry in enumerate(entries):
+        e: Mapping[str, Any] = entry
         where = f"institutions[{i}]"
         app_id = str(_need(e, "appId", where))
         if len(app_id) < 16:

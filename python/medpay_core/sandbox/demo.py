@@ -228,7 +228,7 @@ def run_demo(*, verbose: bool = False, out: Callable[[str], None] = print) -> in
 
 
 def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got_notice: threading.Event,
-          notices: list, syncs: list, new_org_biz_ser: Any, new_app_refd_sn: Any, decoder_cls: Any) -> bool:
+          notices: list[Any], syncs: list[Any], new_org_biz_ser: Any, new_app_refd_sn: Any, decoder_cls: Any) -> bool:
     import medpay_core as mp
 
     # 1. the e-voucher

@@ -24,7 +24,7 @@ import httpx
 from .._native import EnvelopeCodec
 from ..callbacks import read_json_object
 from ..errors import MedpayError
-from .center import Center, _stamp, now_china
+from .center import Center, Event, _stamp, now_china
 
 log = logging.getLogger("medpay.sandbox")
 
@@ -158,7 +158,7 @@ class Notifier:
                     ok, why = reply_success(resp.content, inst.codec(center.config.private_key))
             except httpx.HTTPError as e:
                 ok, why = False, f"{type(e).__name__}: {e}"
-        pending: list = []
+        pending: list[Event] = []
         with center.store.transaction() as db:
             if ok:
                 db.execute(

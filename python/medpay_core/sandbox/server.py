@@ -110,7 +110,7 @@ class SandboxServer:
         elif isinstance(config, Mapping):
             self.raw_config = dict(config)
         self._config = config
-        self._tmp: Optional[tempfile.TemporaryDirectory] = None
+        self._tmp: Optional[tempfile.TemporaryDirectory[str]] = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="medpay-sandbox-")
             db_path = os.path.join(self._tmp.name, "sandbox.db")

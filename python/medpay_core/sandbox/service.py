@@ -14,13 +14,13 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 from urllib.parse import parse_qsl, urlencode
 
 from .._native import EnvelopeCodec
 from ..callbacks import read_json_object
 from ..cashier import CashierParams, decode_cashier_params
-from ..errors import DecryptError, EnvelopeError, KeyFormatError, SignatureError, ValidationError
+from ..errors import DecryptError, EnvelopeError, FieldError, KeyFormatError, SignatureError, ValidationError
 from . import codes, page
 from .center import Center, EventHook, Order
 from .codes import SandboxError
@@ -77,7 +77,7 @@ class Sandbox:
 
     def __init__(
         self,
-        config: Union[SandboxConfig, Mapping[str, Any], str],
+        config: Union[SandboxConfig, Mapping[str, Any], str, "os.PathLike[str]"],
         db_path: str,
         *,
         on_event: Optional[EventHook] = None,
@@ -107,7 +107,7 @@ class Sandbox:
     # ---------------------------------------------------------------- the API
 
     def _refusal(self, codec: Optional[EnvelopeCodec], code: int, message: str,
-                 errors: Optional[list[dict[str, Any]]] = None, *, endpoint: str = "",
+                 errors: Optional[Sequence[FieldError]] = None, *, endpoint: str = "",
                  pay_ord_id: Optional[str] = None) -> Reply:
         try:
             self.center.emit("refused", pay_ord_id, endpoint=endpoint, code=code, message=message)

@@ -41,17 +41,18 @@ def validate_request(code: str, data: Any) -> dict[str, Any]:
     the model's wire dict (only the fields the spec has: the model refuses any other).
     :class:`SandboxError` 2001 lists every bad field.
 
-    >>> validate_request("6301", {"payOrdId": "ORD1"})
-    Traceback (most recent call last):
-    ...
-    medpay_core.sandbox.codes.SandboxError: 2001: 6301: orgCodg: Field required; ...
+    >>> try:
+    ...     validate_request("6301", {"payOrdId": "ORD1", "payToken": "T1"})
+    ... except SandboxError as e:
+    ...     e.code, sorted(x["field"] for x in e.errors)
+    (2001, ['idNo', 'idType', 'orgCodg', 'userName'])
     """
     if not isinstance(data, dict):
         raise SandboxError(codes.INVALID_DATA, f"{code}: data must be a JSON object")
     try:
         model = validate(TRANSACTIONS[code].request, data)
     except ValidationError as e:
-        raise SandboxError(codes.INVALID_DATA, f"{code}: {_field_errors(e)}", errors=list(e.errors)) from None
+        raise SandboxError(codes.INVALID_DATA, f"{code}: {_field_errors(e)}", errors=e.errors) from None
     return model.to_wire()
 
 
