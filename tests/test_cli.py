@@ -14,7 +14,7 @@ import pytest
 
 import medpay_core as mp
 from medpay_core.cli import main
-from sandbox_support import free_port, wait_until
+from sandbox_support import free_port, hostile_bodies, wait_until
 
 APP_ID = "43AF047BBA47FC8A1AE8EFB232BDBBCB"
 SECRET = "4117E877F5FA0A0188891283E4B617D5"
@@ -239,3 +239,26 @@ def test_sandbox_command_writes_and_reuses_its_config(tmp_path):
     out = stop(p)
     assert f"using the sandbox config {cfg}" in out
     assert json.loads(cfg.read_text()) == first
+
+
+@pytest.mark.parametrize("kind", ["duplicate key", "NaN", "10,000-deep nesting"])
+def test_pack_and_unpack_refuse_hostile_json_as_a_usage_error(tmp_path, capsys, keys, kind):
+    inst, center = keys
+    creds = tmp_path / "creds.json"
+    creds.write_text(json.dumps({"appId": APP_ID, "appSecret": SECRET, "privateKey": center.to_hex(),
+                                 "peerPublicKey": inst.public_key().to_hex()}))
+    envelope = mp.EnvelopeCodec(mp.Credentials(APP_ID, SECRET, inst, center.public_key())).pack_json({"a": 1})
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(hostile_bodies(APP_ID, envelope)[kind])
+    for command in ("unpack", "pack"):
+        code, out, err = run(capsys, command, str(bad), "--credentials", str(creds))
+        assert code == 2 and out == "", (command, err)
+        assert err.startswith(f"medpay {command}: ") and "Traceback" not in err and SECRET not in err
+
+
+def test_a_credentials_file_is_read_by_the_native_parser(tmp_path, capsys):
+    dup = tmp_path / "creds.json"
+    dup.write_text('{"appId":"%s","appSecret":"%s","appSecret":"OTHER"}' % (APP_ID, SECRET))
+    (tmp_path / "d.json").write_text("{}")
+    code, _, err = run(capsys, "pack", str(tmp_path / "d.json"), "--credentials", str(dup))
+    assert code == 2 and "duplicate" in err and SECRET not in err

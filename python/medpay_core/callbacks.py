@@ -68,6 +68,8 @@ from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, va
 
 __all__ = [
     "read_json_object",
+    "as_codec",
+    "CredentialsLike",
     "handle_settlement_notice",
     "settlement_reply",
     "ReplyForm",
@@ -505,10 +507,17 @@ def handle_settlement_notice(
 
 # -- 6204 ------------------------------------------------------------------------------------
 
+#: What the receiving side, the cashier and the voucher take for "our keys".
 CredentialsLike = Union[Credentials, EnvelopeCodec]
 
 
-def _as_codec(c: CredentialsLike) -> EnvelopeCodec:
+def as_codec(c: CredentialsLike) -> EnvelopeCodec:
+    """``c`` as an EnvelopeCodec: a codec as it is, Credentials in a new one.
+
+    >>> import medpay_core as mp
+    >>> as_codec(mp.Credentials("APP1000000000000", "S" * 32)).credentials.app_id
+    'APP1000000000000'
+    """
     if isinstance(c, EnvelopeCodec):
         return c
     if isinstance(c, Credentials):
@@ -540,14 +549,14 @@ def decode_order_sync(
     if not app_id or not enc:
         raise EnvelopeError("the redirect has no mpcAppId or encData")
     if isinstance(credentials_by_app_id, (Credentials, EnvelopeCodec)):
-        codec = _as_codec(credentials_by_app_id)
+        codec = as_codec(credentials_by_app_id)
         if codec.credentials.app_id != app_id:
             raise UnknownAppIdError(app_id)
     else:
         creds = credentials_by_app_id.get(app_id)
         if creds is None:
             raise UnknownAppIdError(app_id)
-        codec = _as_codec(creds)
+        codec = as_codec(creds)
     data = codec.decrypt_data(enc.strip())
     if not isinstance(data, dict):
         raise DecryptError("encData is not a JSON object")
@@ -557,11 +566,11 @@ def decode_order_sync(
 def _codecs_by_app_id(codec_or_codecs: Any) -> dict[str, EnvelopeCodec]:
     """One codec/credentials, a list of them, or a mapping -> {appId: codec}."""
     if isinstance(codec_or_codecs, (EnvelopeCodec, Credentials)):
-        items = [_as_codec(codec_or_codecs)]
+        items = [as_codec(codec_or_codecs)]
     elif isinstance(codec_or_codecs, Mapping):
-        items = [_as_codec(c) for c in codec_or_codecs.values()]
+        items = [as_codec(c) for c in codec_or_codecs.values()]
     else:
-        items = [_as_codec(c) for c in codec_or_codecs]
+        items = [as_codec(c) for c in codec_or_codecs]
     if not items:
         raise ValueError("at least one codec")
     return {c.credentials.app_id: c for c in items}

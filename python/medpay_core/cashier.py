@@ -27,21 +27,11 @@ from decimal import Decimal
 from typing import Any, Mapping, Optional, Union
 from urllib.parse import parse_qsl, quote
 
-from ._native import Credentials, EnvelopeCodec
+from .callbacks import CredentialsLike, as_codec
 from .errors import DecryptError, EnvelopeError, ValidationError
 from .models import CashierEncData, validate
 
 __all__ = ["cashier_url", "decode_cashier_params", "CashierParams"]
-
-CredentialsLike = Union[Credentials, EnvelopeCodec]
-
-
-def _codec(credentials: CredentialsLike) -> EnvelopeCodec:
-    if isinstance(credentials, EnvelopeCodec):
-        return credentials
-    if isinstance(credentials, Credentials):
-        return EnvelopeCodec(credentials)
-    raise TypeError(f"expected Credentials or EnvelopeCodec, not {type(credentials).__name__}")
 
 
 def _enc_data(pay_auth_no: Any, deposit: Any) -> CashierEncData:
@@ -74,7 +64,7 @@ def cashier_url(
     """
     if not isinstance(cashier_url, str) or not cashier_url:
         raise ValueError("cashier_url is the non-empty cashierUrl of 6201")
-    codec = _codec(credentials)
+    codec = as_codec(credentials)
     enc = codec.encrypt_data(_enc_data(pay_auth_no, deposit).to_wire())
     app_id = codec.credentials.app_id
     if "?" not in cashier_url:
@@ -147,7 +137,7 @@ def decode_cashier_params(
             raise EnvelopeError(f"unknown chnlAppId {app_id!r}")
     else:
         creds = credentials
-    codec = _codec(creds)
+    codec = as_codec(creds)
     if codec.credentials.app_id != app_id:
         raise EnvelopeError(f"chnlAppId {app_id!r} is not the appId of these credentials")
     data = codec.decrypt_data(enc)

@@ -35,7 +35,8 @@ import secrets
 import time
 from typing import Any, Callable, Mapping, Optional, Protocol, Union, runtime_checkable
 
-from ._native import Credentials, EnvelopeCodec, sm3
+from ._native import EnvelopeCodec, sm3
+from .callbacks import CredentialsLike, as_codec
 from .errors import DecryptError, MedpayError, ValidationError
 from .models import VoucherDecodeRequest, VoucherDecodeResponse, validate
 
@@ -71,17 +72,6 @@ class VoucherDecoder(Protocol):
         """Decode ``qr_text`` for ``request`` (VoucherDecodeRequest, table 1); return a
         VoucherDecodeResponse."""
         ...
-
-
-CredentialsLike = Union[Credentials, EnvelopeCodec]
-
-
-def _codec(c: CredentialsLike) -> EnvelopeCodec:
-    if isinstance(c, EnvelopeCodec):
-        return c
-    if isinstance(c, Credentials):
-        return EnvelopeCodec(c)
-    raise TypeError(f"expected Credentials or EnvelopeCodec, not {type(c).__name__}")
 
 
 def _hmac_sm3(key: bytes, msg: bytes) -> bytes:
@@ -130,7 +120,7 @@ def issue_sandbox_qr(
     unknown = set(reserved) - set(_RESERVED)
     if unknown:
         raise TypeError(f"unknown voucher fields: {sorted(unknown)}")
-    codec = _codec(credentials)
+    codec = as_codec(credentials)
     issued = int(time.time() if now is None else now)
     person: dict[str, Any] = {
         "userName": user_name,
@@ -178,9 +168,9 @@ class SandboxVoucherDecoder:
         clock: Callable[[], float] = time.time,
     ):
         if isinstance(credentials, Mapping):
-            self._codecs = {k: _codec(v) for k, v in credentials.items()}
+            self._codecs = {k: as_codec(v) for k, v in credentials.items()}
         else:
-            c = _codec(credentials)
+            c = as_codec(credentials)
             self._codecs = {c.credentials.app_id: c}
         self._clock = clock
 

@@ -97,6 +97,16 @@ def _dec(v: Any) -> Decimal:
     return to_cents(v)
 
 
+def _paid_amounts(order: "Order") -> dict[str, Any]:
+    """The split of a paid order as 6202's answer (table 10) and 6204 (table 13) give it."""
+    s = order.split
+    out: dict[str, Any] = {"feeSumamt": order.total, "ownPayAmt": s.cash, "psnAcctPay": s.acct,
+                           "fundPay": s.fund, "othFeeAmt": s.other}
+    if order.deposit is not None:
+        out["deposit"] = order.deposit
+    return out
+
+
 @dataclass
 class Order:
     """A row of ``orders``, amounts as Decimal."""
@@ -402,19 +412,7 @@ class Center:
     @staticmethod
     def pay_response(order: Order) -> dict[str, Any]:
         """Table 10 (6202's answer) for a paid order."""
-        s = order.split
-        out: dict[str, Any] = {
-            "payOrdId": order.pay_ord_id,
-            "ordStas": order.ord_stas(),
-            "feeSumamt": order.total,
-            "ownPayAmt": s.cash,
-            "psnAcctPay": s.acct,
-            "fundPay": s.fund,
-            "othFeeAmt": s.other,
-        }
-        if order.deposit is not None:
-            out["deposit"] = order.deposit
-        return out
+        return {"payOrdId": order.pay_ord_id, "ordStas": order.ord_stas(), **_paid_amounts(order)}
 
     def pay_via_cashier(self, inst: Institution, pay_ord_id: str, *, pay_auth_no: str, deposit: Any,
                         channel: str) -> tuple[Order, bool]:
@@ -444,19 +442,8 @@ class Center:
 
     def order_sync(self, order: Order) -> dict[str, Any]:
         """Table 13: what the 6204 redirect carries in ``encData``."""
-        s = order.split
-        out: dict[str, Any] = {
-            "payOrdId": order.pay_ord_id,
-            "medOrgOrd": order.upload.get("medOrgOrd"),
-            "feeSumamt": order.total,
-            "ownPayAmt": s.cash,
-            "psnAcctPay": s.acct,
-            "fundPay": s.fund,
-            "othFeeAmt": s.other,
-        }
-        if order.deposit is not None:
-            out["deposit"] = order.deposit
-        return outgoing(OrderSyncNotice, out)
+        return outgoing(OrderSyncNotice, {"payOrdId": order.pay_ord_id, "medOrgOrd": order.upload.get("medOrgOrd"),
+                                          **_paid_amounts(order)})
 
     def return_url(self, inst: Institution, order: Order, chnl_type: str) -> str:
         """The institution's returnUrl with the 6204 query (mpcAppId, encData, chnlType)."""

@@ -95,7 +95,7 @@ class SandboxServer:
 
     def __init__(
         self,
-        config: Union[SandboxConfig, Mapping[str, Any], str, None] = None,
+        config: Optional[ConfigSource] = None,
         db_path: Optional[str] = None,
         *,
         host: str = "127.0.0.1",
