@@ -262,3 +262,20 @@ def test_a_credentials_file_is_read_by_the_native_parser(tmp_path, capsys):
     (tmp_path / "d.json").write_text("{}")
     code, _, err = run(capsys, "pack", str(tmp_path / "d.json"), "--credentials", str(dup))
     assert code == 2 and "duplicate" in err and SECRET not in err
+
+
+def test_a_secret_file_with_its_final_newline_signs_as_the_secret(tmp_path, capsys, keys):
+    # Credentials takes the appSecret without surrounding white space; sign-text hands the
+    # secret to sign_text, which takes it verbatim, so the CLI strips it there.
+    inst, center = keys
+    (tmp_path / "secret").write_text(SECRET + "\n")
+    (tmp_path / "key.pem").write_text(inst.to_pem() + "\n")
+    data = tmp_path / "data.json"
+    data.write_text('{"payOrdId":"ORD1"}')
+    code, out, err = run(capsys, "pack", str(data), "--app-id", APP_ID, "--secret-file", str(tmp_path / "secret"),
+                         "--private-key-file", str(tmp_path / "key.pem"))
+    assert code == 0, err
+    theirs = mp.EnvelopeCodec(mp.Credentials(APP_ID, SECRET, center, inst.public_key()))
+    assert theirs.unpack(out.strip().encode()).data == {"payOrdId": "ORD1"}
+    code, out, _ = run(capsys, "sign-text", str(data), "--secret-file", str(tmp_path / "secret"), "--show-secret")
+    assert code == 0 and out == mp.sign_text('{"payOrdId":"ORD1"}', SECRET) + "\n"

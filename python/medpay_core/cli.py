@@ -59,31 +59,30 @@ def _read_json(path: str) -> dict[str, Any]:
 
 
 def _optional_secret(value_env: Optional[str], value_file: Optional[str], what: str) -> Optional[str]:
-    """A secret from ``--x-env NAME`` (an environment variable) or ``--x-file PATH``, or
-    None when neither is given."""
-    # Stripped: a file's final newline (and a pasted space) is not part of a secret.
-    # Credentials is to strip appId/appSecret itself (issue 11, the native side); until
-    # that lands this is the strip, and sign-text and doctor, which hand the secret to
-    # sign_text/diagnose rather than to Credentials, keep needing it either way.
+    """A secret from ``--x-env NAME`` (an environment variable) or ``--x-file PATH``, as
+    given, or None when neither is given. It is handed to Credentials, which takes the
+    appSecret without surrounding white space (a file's final newline) itself."""
     if value_env:
         v = os.environ.get(value_env)
         if v is None or not v.strip():
             raise CliError(f"{what}: environment variable {value_env} is not set")
-        return v.strip()
+        return v
     if value_file:
-        v = _read_text(value_file).strip()
-        if not v:
+        v = _read_text(value_file)
+        if not v.strip():
             raise CliError(f"{what}: {value_file} is empty")
         return v
     return None
 
 
 def _secret(value_env: Optional[str], value_file: Optional[str], what: str) -> str:
-    """:func:`_optional_secret`, required."""
+    """:func:`_optional_secret`, required, without surrounding white space: for sign-text
+    and doctor, which hand it to ``sign_text``/``diagnose``, and those take the secret
+    verbatim (a file's final newline would be signed as part of it)."""
     v = _optional_secret(value_env, value_file, what)
     if v is None:
         raise CliError(f"{what} is required: give --{what}-env VAR or --{what}-file PATH")
-    return v
+    return v.strip()
 
 
 def _key_text(value: Optional[str]) -> Optional[str]:
