@@ -16,12 +16,14 @@ from medpay_core.errors import (
     BusinessError,
     DecryptError,
     EnvelopeError,
+    InvalidVoucher,
     KeyFormatError,
     MedpayError,
     OutcomeUnknown,
     SettlementPending,
     SignatureError,
     TransportError,
+    UnknownAppIdError,
     UnsignedRefusal,
     ValidationError,
 )
@@ -42,6 +44,8 @@ POSITIONAL = {
     UnsignedRefusal: ["code", "message"],
     OutcomeUnknown: ["message"],
     SettlementPending: ["message"],
+    UnknownAppIdError: ["message"],
+    InvalidVoucher: ["message"],
 }
 
 
@@ -72,6 +76,8 @@ def every_error_with_its_attributes_set() -> list[MedpayError]:
                        failure=DecryptError("bad padding", center_code="E1", center_message="x")),
         SettlementPending("6301: still in state 0", ord_stas="0", label="已保存",
                           last_response=query_answer(), request=query_model()),
+        UnknownAppIdError("no credentials for appId 'APP9'", app_id="APP9"),
+        InvalidVoucher("the QR code has expired", reason="expired"),
     ]
 
 

@@ -36,12 +36,16 @@ from .errors import (
     BusinessError,
     DecryptError,
     EnvelopeError,
+    FieldError,
+    InvalidVoucher,
     KeyFormatError,
     MedpayError,
     OutcomeUnknown,
     SettlementPending,
     SignatureError,
     TransportError,
+    UnknownAppIdError,
+    UnsignedRefusal,
     ValidationError,
 )
 
@@ -51,7 +55,6 @@ from .callbacks import (
     MemoryNoticeStore,
     NoticeStore,
     SQLiteNoticeStore,
-    UnknownAppIdError,
     decode_order_sync,
     handle_settlement_notice,
     settlement_reply,
@@ -66,7 +69,7 @@ from .client import (
     ord_stas_label,
 )
 from .ids import new_app_refd_sn, new_org_biz_ser
-from .voucher import InvalidVoucher, SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
+from .voucher import SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
 
 
 def __getattr__(name: str) -> Any:
@@ -103,6 +106,8 @@ __all__ = [
     "DecryptError",
     "EnvelopeError",
     "ValidationError",
+    "UnsignedRefusal",
+    "FieldError",
     "TransportError",
     "BusinessError",
     "OutcomeUnknown",

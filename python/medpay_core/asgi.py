@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from .errors import UnknownAppIdError
 from .callbacks import (
     DEFAULT_LEASE,
     MemoryNoticeStore,
     NoticeStore,
     ReplyForm,
-    UnknownAppIdError,
     _codecs_by_app_id,
     check_reply_form,
     decode_order_sync,

@@ -63,13 +63,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, cast, get_args, runtime_checkable
 
 from ._native import Credentials, EnvelopeCodec
-from .errors import DecryptError, EnvelopeError, MedpayError, SignatureError, ValidationError
+from .credentials import CredentialsLike, as_codec
+from .errors import DecryptError, EnvelopeError, MedpayError, SignatureError, UnknownAppIdError, ValidationError
 from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, validate
 
 __all__ = [
     "read_json_object",
-    "as_codec",
-    "CredentialsLike",
     "handle_settlement_notice",
     "settlement_reply",
     "ReplyForm",
@@ -87,14 +86,6 @@ CLAIMED, DONE, BUSY = "claimed", "done", "busy"
 
 #: Seconds after which a ``processing`` claim is presumed abandoned (its worker died).
 DEFAULT_LEASE = 300.0
-
-
-class UnknownAppIdError(EnvelopeError):
-    """A notice or redirect names an appId we hold no credentials for."""
-
-    def __init__(self, app_id: Any):
-        self.app_id = app_id
-        super().__init__(f"no credentials for appId {app_id!r}")
 
 
 # -- the store ---------------------------------------------------------------------------
@@ -387,7 +378,7 @@ def _pick_codec(codecs: CodecArg, app_id: Any) -> EnvelopeCodec:
         return next(iter(codecs.values()))
     codec = codecs.get(app_id) if isinstance(app_id, str) else None
     if codec is None:
-        raise UnknownAppIdError(app_id)
+        raise UnknownAppIdError(f"no credentials for appId {app_id!r}: configure that institution's credentials", app_id=None if app_id is None else str(app_id))
     return codec
 
 
@@ -508,23 +499,6 @@ def handle_settlement_notice(
 # -- 6204 ------------------------------------------------------------------------------------
 
 #: What the receiving side, the cashier and the voucher take for "our keys".
-CredentialsLike = Union[Credentials, EnvelopeCodec]
-
-
-def as_codec(c: CredentialsLike) -> EnvelopeCodec:
-    """``c`` as an EnvelopeCodec: a codec as it is, Credentials in a new one.
-
-    >>> import medpay_core as mp
-    >>> as_codec(mp.Credentials("APP1000000000000", "S" * 32)).credentials.app_id
-    'APP1000000000000'
-    """
-    if isinstance(c, EnvelopeCodec):
-        return c
-    if isinstance(c, Credentials):
-        return EnvelopeCodec(c)
-    raise TypeError(f"expected Credentials or EnvelopeCodec, not {type(c).__name__}")
-
-
 def decode_order_sync(
     query: Mapping[str, str],
     credentials_by_app_id: Union[CredentialsLike, Mapping[str, CredentialsLike]],
@@ -551,11 +525,11 @@ def decode_order_sync(
     if isinstance(credentials_by_app_id, (Credentials, EnvelopeCodec)):
         codec = as_codec(credentials_by_app_id)
         if codec.credentials.app_id != app_id:
-            raise UnknownAppIdError(app_id)
+            raise UnknownAppIdError(f"no credentials for appId {app_id!r}: configure that institution's credentials", app_id=None if app_id is None else str(app_id))
     else:
         creds = credentials_by_app_id.get(app_id)
         if creds is None:
-            raise UnknownAppIdError(app_id)
+            raise UnknownAppIdError(f"no credentials for appId {app_id!r}: configure that institution's credentials", app_id=None if app_id is None else str(app_id))
         codec = as_codec(creds)
     data = codec.decrypt_data(enc.strip())
     if not isinstance(data, dict):

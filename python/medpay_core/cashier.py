@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Optional, Union
 from urllib.parse import parse_qsl, quote
 
-from .callbacks import CredentialsLike, as_codec
+from .credentials import CredentialsLike, as_codec
 from .errors import DecryptError, EnvelopeError, ValidationError
 from .models import CashierEncData, validate
 

@@ -53,6 +53,7 @@ import anyio
 import httpx
 
 from ._native import Credentials, EnvelopeCodec
+from .credentials import CredentialsLike, as_codec
 from .errors import (
     BusinessError,
     DecryptError,
@@ -241,14 +242,6 @@ def _snippet(body: bytes) -> str:
     return text + ("…" if len(body) > _SNIPPET else "")
 
 
-def _codec(credentials: Union[Credentials, EnvelopeCodec]) -> EnvelopeCodec:
-    if isinstance(credentials, EnvelopeCodec):
-        return credentials
-    if isinstance(credentials, Credentials):
-        return EnvelopeCodec(credentials)
-    raise TypeError(f"expected Credentials or EnvelopeCodec, not {type(credentials).__name__}")
-
-
 @dataclass(frozen=True)
 class _Sent:
     """A transaction the client sends, as read from TRANSACTIONS (its path and answer
@@ -286,7 +279,7 @@ class _Flows:
     def __init__(
         self,
         base_url: str,
-        credentials: Union[Credentials, EnvelopeCodec],
+        credentials: CredentialsLike,
         *,
         retries: int,
         backoff: float,
@@ -296,7 +289,7 @@ class _Flows:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url is http(s)://host[:port][/prefix]")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.codec = _codec(credentials)
+        self.codec = as_codec(credentials)
         if self.codec.credentials.private_key is None or self.codec.credentials.peer_public_key is None:
             raise ValueError("the client needs credentials with our private key and the center's public key")
         if retries < 0:
@@ -513,7 +506,7 @@ class MedpayClient:
     def __init__(
         self,
         base_url: str,
-        credentials: Union[Credentials, EnvelopeCodec],
+        credentials: CredentialsLike,
         *,
         timeout: Union[float, httpx.Timeout] = 30.0,
         transport: Optional[httpx.BaseTransport] = None,
@@ -703,7 +696,7 @@ class AsyncMedpayClient:
     def __init__(
         self,
         base_url: str,
-        credentials: Union[Credentials, EnvelopeCodec],
+        credentials: CredentialsLike,
         *,
         timeout: Union[float, httpx.Timeout] = 30.0,
         transport: Optional[httpx.AsyncBaseTransport] = None,

@@ -345,6 +345,45 @@ class SettlementPending(MedpayError):
         self.request = request
 
 
+class UnknownAppIdError(EnvelopeError):
+    """A notice or redirect names an appId we hold no credentials for: most often the
+    credentials of that institution were not configured in this HIS.
+
+    Attributes:
+        app_id: the appId the message named.
+        field: always ``"appId"``.
+
+    >>> e = UnknownAppIdError("no credentials for appId 'APP9'", app_id="APP9")
+    >>> e.app_id, isinstance(e, EnvelopeError)
+    ('APP9', True)
+    """
+
+    app_id: Optional[str]
+
+    def __init__(self, message: str, *, app_id: Optional[str] = None) -> None:
+        super().__init__(message, field="appId")
+        self.app_id = app_id
+
+
+class InvalidVoucher(MedpayError, ValueError):
+    """A scanned e-voucher QR code that cannot be decoded.
+
+    Attributes:
+        reason: ``format`` (not a code this decoder reads), ``issuer`` (unknown appId),
+            ``mac`` (altered), ``expired`` (ask the patient to refresh it), ``org``
+            (issued for another institution) or ``fields`` (not a valid 6101 answer).
+
+    >>> InvalidVoucher("the QR code has expired", reason="expired").reason
+    'expired'
+    """
+
+    reason: str
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 __all__ = [
     "CenterCode",
     "FieldError",
@@ -359,4 +398,6 @@ __all__ = [
     "UnsignedRefusal",
     "OutcomeUnknown",
     "SettlementPending",
+    "UnknownAppIdError",
+    "InvalidVoucher",
 ]

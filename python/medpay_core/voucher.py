@@ -36,8 +36,8 @@ import time
 from typing import Any, Callable, Mapping, Optional, Protocol, Union, runtime_checkable
 
 from ._native import EnvelopeCodec, sm3
-from .callbacks import CredentialsLike, as_codec
-from .errors import DecryptError, MedpayError, ValidationError
+from .credentials import CredentialsLike, as_codec
+from .errors import DecryptError, InvalidVoucher, MedpayError, ValidationError
 from .models import VoucherDecodeRequest, VoucherDecodeResponse, validate
 
 __all__ = [
@@ -52,16 +52,6 @@ SANDBOX_QR_PREFIX = "MEDPAY-SANDBOX:"
 _VERSION = "1"
 _RESERVED = {"ec_index_no": "ecIndexNo", "gender": "gender", "birthday": "birthday",
              "nationality": "nationality", "email": "email"}
-
-
-class InvalidVoucher(MedpayError, ValueError):
-    """A QR code that cannot be decoded. ``reason``: ``format`` (not a sandbox code),
-    ``issuer`` (unknown appId), ``mac`` (altered), ``expired``, ``org`` (issued for
-    another institution) or ``fields``."""
-
-    def __init__(self, reason: str, message: str):
-        self.reason = reason
-        super().__init__(message)
 
 
 @runtime_checkable
@@ -181,31 +171,31 @@ class SandboxVoucherDecoder:
         req = validate(VoucherDecodeRequest, request)
         text = (qr_text or "").strip()
         if not text.startswith(SANDBOX_QR_PREFIX):
-            raise InvalidVoucher("format", "not a sandbox e-voucher QR code")
+            raise InvalidVoucher(reason="format", message="not a sandbox e-voucher QR code")
         parts = text[len(SANDBOX_QR_PREFIX):].split(":")
         if len(parts) != 4 or parts[0] != _VERSION:
-            raise InvalidVoucher("format", "malformed sandbox QR code (expected version 1 with 4 parts)")
+            raise InvalidVoucher(reason="format", message="malformed sandbox QR code (expected version 1 with 4 parts)")
         _, app_id, enc, mac = parts
         codec = self._codecs.get(app_id)
         if codec is None:
-            raise InvalidVoucher("issuer", f"QR code issued by an unknown sandbox appId {app_id!r}")
+            raise InvalidVoucher(reason="issuer", message=f"QR code issued by an unknown sandbox appId {app_id!r}")
         signed_part = f"{_VERSION}:{app_id}:{enc}"
         if not hmac.compare_digest(_mac(codec, signed_part), mac.upper()):
-            raise InvalidVoucher("mac", "the QR code was altered (MAC mismatch)")
+            raise InvalidVoucher(reason="mac", message="the QR code was altered (MAC mismatch)")
         try:
             person = codec.decrypt_data(enc)
         except DecryptError as e:
-            raise InvalidVoucher("format", f"the QR code does not decrypt: {e}") from None
+            raise InvalidVoucher(reason="format", message=f"the QR code does not decrypt: {e}") from None
         if not isinstance(person, dict):
-            raise InvalidVoucher("format", "the QR payload is not an object")
+            raise InvalidVoucher(reason="format", message="the QR payload is not an object")
         exp = person.pop("exp", None)
         person.pop("iat", None)
         if not isinstance(exp, int) or self._clock() > exp:
-            raise InvalidVoucher("expired", "the QR code has expired; ask the patient to refresh it")
+            raise InvalidVoucher(reason="expired", message="the QR code has expired; ask the patient to refresh it")
         org_id = person.pop("orgId", None)
         if org_id is not None and org_id != req.org_id:
-            raise InvalidVoucher("org", "the QR code was issued for another institution")
+            raise InvalidVoucher(reason="org", message="the QR code was issued for another institution")
         try:
             return validate(VoucherDecodeResponse, person)
         except ValidationError as e:
-            raise InvalidVoucher("fields", f"the QR payload is not a valid 6101 answer: {e}") from e
+            raise InvalidVoucher(reason="fields", message=f"the QR payload is not a valid 6101 answer: {e}") from e
