@@ -502,3 +502,11 @@ def test_hostile_sizes_and_depths_give_validation_errors_not_crashes():
         ("expContent", "format")}
     assert fails(m.FeeUploadRequest, {**FEE_UPLOAD, "userName": "张" * 1_000_000}) == {
         ("userName", "max_length")}
+
+
+def test_a_deposit_is_never_negative_and_the_schema_says_so():
+    # Before, the cashier kept its own copy of this rule beside the model.
+    assert fails(m.CashierEncData, {"payAuthNo": "A1", "deposit": "-1.00"}) == {("deposit", "range")}
+    assert m.CashierEncData.from_wire({"payAuthNo": "A1", "deposit": "0"}).deposit == Decimal("0")
+    literal, number = m.CashierEncData.model_json_schema()["properties"]["deposit"]["anyOf"][0]["anyOf"]
+    assert not literal["pattern"].startswith("^-") and number["minimum"] == 0

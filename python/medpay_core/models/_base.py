@@ -32,6 +32,7 @@ which raises :class:`medpay_core.errors.ValidationError` (a ``MedpayError``) who
 ``integer_digits`` too many digits before the decimal point
 ``decimal_places`` too many digits after the decimal point
 ``enum``           not one of the values the spec lists
+``range``          below zero where the notes allow no negative amount (a deposit)
 ``format``         a date/time, coordinate or JSON text in the wrong format
 ``sum_mismatch``, ``mismatch``, ``duplicate``   cross-field rules of a table's notes
 
@@ -113,7 +114,8 @@ class _Row:
 
     def __init__(self, kind: str, *, required: bool = False, enum: Optional[Tuple[str, ...]] = None,
                  fmt: Optional[str] = None, scale: Optional[int] = None,
-                 digits: Optional[int] = None, max_length: Optional[int] = None):
+                 digits: Optional[int] = None, max_length: Optional[int] = None,
+                 nonnegative: bool = False):
         self.kind = kind
         self.required = required
         self.enum = enum
@@ -121,6 +123,7 @@ class _Row:
         self.scale = scale
         self.digits = digits
         self.max_length = max_length
+        self.nonnegative = nonnegative
         self.inbound = False
 
     def validate(self, v: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -196,6 +199,8 @@ class _Row:
     def after(self, v: Any) -> Any:
         if v is None:
             return None
+        if self.nonnegative and v < 0:
+            raise _fail("range", "must not be negative")
         if self.kind == "amount" and not self.inbound:
             exp = v.as_tuple().exponent
             assert isinstance(exp, int) and self.scale is not None
@@ -227,7 +232,10 @@ class _Row:
                        "pattern": rf"^-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{self.scale}}})?$"}
             # A request refuses fractional JSON numbers (binary floats): a string or an
             # integer. An answer may carry any JSON number.
-            number = {"type": "number"} if self.inbound else {"type": "integer"}
+            number: Dict[str, Any] = {"type": "number"} if self.inbound else {"type": "integer"}
+            if self.nonnegative:
+                literal["pattern"] = literal["pattern"].replace("^-?", "^")
+                number["minimum"] = 0
             spec = {"anyOf": [literal, number], "max_digits": self.digits,
                     "decimal_places": self.scale}
             s.pop("type", None)
@@ -292,18 +300,19 @@ def text(wire: str, max_length: Optional[int], title: str = "", *, required: boo
 
 
 def amount(wire: str, precision: int, scale: int, title: str = "", *,
-           required: bool = False, aliases: Tuple[str, ...] = ()) -> Any:
+           required: bool = False, aliases: Tuple[str, ...] = (), nonnegative: bool = False) -> Any:
     """A 数值型 ``precision,scale`` field (``16,2``: at most 14 integer digits and 2
-    decimals), held as ``Decimal``. ``aliases``: other input names accepted.
+    decimals), held as ``Decimal``. ``aliases``: other input names accepted;
+    ``nonnegative``: the notes allow no amount below zero (a deposit).
 
     >>> from medpay_core.models import CashierEncData
     >>> CashierEncData.model_json_schema()["properties"]["deposit"]["anyOf"][0]["max_digits"]
     16
     >>> print(CashierEncData.model_json_schema()["properties"]["deposit"]["anyOf"][0]["anyOf"][0]["pattern"])
-    ^-?[0-9]{1,14}(\\.[0-9]{1,2})?$
+    ^[0-9]{1,14}(\\.[0-9]{1,2})?$
 
     """
-    row = _Row("amount", required=required, scale=scale, digits=precision)
+    row = _Row("amount", required=required, scale=scale, digits=precision, nonnegative=nonnegative)
     return _field(wire, title, row, aliases, max_digits=precision, decimal_places=scale)
 
 

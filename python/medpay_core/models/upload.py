@@ -263,7 +263,8 @@ class CashierEncData(WireModel):
     """
 
     pay_auth_no: str = text("payAuthNo", 40, "支付授权码", required=True)
-    deposit: Optional[Decimal] = amount("deposit", 16, 2, "住院押金 (inpatients)")
+    deposit: Optional[Decimal] = amount("deposit", 16, 2, "住院押金 (inpatients; never negative)",
+                                        nonnegative=True)
 
 
 class FeeUploadResponse(InboundModel):
