@@ -74,7 +74,8 @@ def test_round_trip_keeps_numbers_as_int_and_decimal_literals(pair):
     msg = center.unpack(inst.pack_json(data))
     assert msg.data == data
     assert str(msg.data["amt"]) == "100.00" and type(msg.data["n"]) is int
-    assert msg.signed and msg.sign_text.endswith("&key=" + SECRET)
+    # The sign text ends with the appSecret masked, never the secret itself.
+    assert msg.signed and msg.sign_text.endswith("&key=********") and SECRET not in msg.sign_text
 
 
 def test_unpack_accepts_dict_str_and_bytes(pair):
@@ -112,9 +113,12 @@ def test_case_insensitive_signer_is_accepted_by_ordinal_verifier(keys):
 
 def test_plain_data_is_accepted_and_unsigned_needs_consent(keys, pair):
     inst, center = pair
-    plain = {"appId": APP_ID, "data": {"payOrdId": "P1", "amt": "1.00"}, "timestamp": "1", "version": "2.0.1"}
-    with pytest.raises(mp.SignatureError, match="no signData"):
+    plain = {"appId": APP_ID, "data": {"payOrdId": "P1", "amt": "1.00"}, "signType": "SM2", "timestamp": "1",
+             "version": "2.0.1"}
+    # A missing signData is a missing envelope field, not a bad signature.
+    with pytest.raises(mp.EnvelopeError, match="no signData") as e:
         inst.unpack(plain)
+    assert e.value.field == "signData"
     msg = inst.unpack(plain, require_signature=False)
     assert msg.data == {"payOrdId": "P1", "amt": "1.00"} and not msg.signed
     # Plain data that is signed is verified.
@@ -172,39 +176,43 @@ def test_bad_padding_is_a_decrypt_error(pair):
         center.unpack(reenvelope(inst.pack({"a": "1"}), encData=block.hex()))
 
 
-def test_wrong_app_secret_is_a_decrypt_error(keys):
+def test_wrong_app_secret_is_a_decrypt_error_that_says_so_first(keys):
     inst, center = keys
     sender = mp.EnvelopeCodec(mp.Credentials(APP_ID, SECRET, inst, None))
     receiver = mp.EnvelopeCodec(mp.Credentials(APP_ID, "another-secret", center, inst.public_key()))
-    with pytest.raises((mp.DecryptError, mp.SignatureError)):
+    with pytest.raises(mp.DecryptError, match=r"^the appSecret \(or the appId\) is probably wrong"):
         receiver.unpack(sender.pack({"a": "1"}))
 
 
 @pytest.mark.parametrize(
-    "body, why",
+    "body, why, field",
     [
-        (b"not json", "invalid JSON"),
-        (b'{"appId":"x"', "invalid JSON"),
-        (b"[1,2]", "JSON object"),
-        (b'{"appId":"A","appId":"B"}', "duplicate"),
-        (b'{"encData":"00"}', "no appId"),
-        (b'{"appId":"another-app-id-0000"}', "is not the appId"),
-        (b'{"appId":7}', "must be a string"),
-        (b"\xff\xfe", "UTF-8"),
+        (b"not json", "invalid JSON", None),
+        (b'{"appId":"x"', "invalid JSON", None),
+        (b"[1,2]", "JSON object", None),
+        (b'{"appId":"A","appId":"B"}', "duplicate", None),
+        (b'{"encData":"00"}', "no signData", "signData"),
+        (b'{"encData":"00","signData":"AAAA"}', "no appId", "appId"),
+        (b'{"appId":"another-app-id-0000","signData":"AAAA"}', "is not the appId", "appId"),
+        (b'{"appId":7,"signData":"AAAA"}', "must be a string", "appId"),
+        (b"\xff\xfe", "UTF-8", None),
     ],
 )
-def test_malformed_envelopes_are_envelope_errors(pair, body, why):
-    with pytest.raises(mp.EnvelopeError, match=why):
+def test_malformed_envelopes_are_envelope_errors(pair, body, why, field):
+    with pytest.raises(mp.EnvelopeError, match=why) as e:
         pair[1].unpack(body)
+    assert e.value.field == field
 
 
 def test_unsupported_enc_or_sign_type_is_refused(pair):
     inst, center = pair
     env = inst.pack({"a": "1"})
-    with pytest.raises(mp.EnvelopeError, match="encType"):
+    with pytest.raises(mp.EnvelopeError, match="encType") as e:
         center.unpack(reenvelope(env, encType="AES"))
-    with pytest.raises(mp.EnvelopeError, match="signType"):
+    assert e.value.field == "encType"
+    with pytest.raises(mp.EnvelopeError, match="signType") as e:
         center.unpack(reenvelope(env, signType="RSA"))
+    assert e.value.field == "signType"
 
 
 def test_duplicate_keys_inside_encrypted_data_are_refused(pair):

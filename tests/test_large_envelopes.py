@@ -37,7 +37,7 @@ def test_round_trip_small_and_large(lines):
     msg = OURS.unpack(body)
     assert msg.data == data
     # The sign text the helper verified is the one the packer signed.
-    assert msg.sign_text == mp.sign_text(dict(json.loads(body), data=data), SECRET)
+    assert msg.sign_text == mp.sign_text(dict(json.loads(body), data=data), SECRET)[: -len(SECRET)] + "********"
     # Unpacking through the batch path (one thread, no overlap) gives the same message.
     (same,) = OURS.unpack_many([body], threads=1)
     assert same.data == msg.data and same.sign_text == msg.sign_text

@@ -3,9 +3,11 @@
 //! (docs/protocol.md, "Variants") to name the one the signer made.
 
 use crate::data_key::derive_sm4_key;
-use crate::envelope::{data_string_json_error, decode_signature_b64, decrypt_data_with};
+use crate::envelope::{data_source, decode_signature_b64, decrypt_data_with, parse_data_text, DataSource};
 use crate::json::{Limits, Text, Value};
-use crate::sign_text::{sign_text_with_style, Empties, Escapes, KeyOrder, NumberStyle, Separators, Stringify, Style};
+use crate::sign_text::{
+    sign_text_with_style, Empties, Escapes, KeyOrder, NumberStyle, Separators, Stringify, Style, SECRET_MASK,
+};
 use crate::sm2::signature::message_digest;
 use crate::sm2::{PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
@@ -46,6 +48,16 @@ impl std::fmt::Debug for Diagnosis {
 }
 
 impl Diagnosis {
+    /// [`Diagnosis::sign_text`] fit to show: the appSecret masked wherever it stands.
+    pub fn shown_sign_text(&self) -> &str {
+        &self.masked.0
+    }
+
+    /// [`Diagnosis::variant_sign_text`] fit to show: the appSecret masked wherever it stands.
+    pub fn shown_variant_sign_text(&self) -> Option<&str> {
+        self.masked.1.as_deref()
+    }
+
     /// A report for a person; the appSecret is masked.
     pub fn report(&self) -> String {
         let mut out = String::new();
@@ -124,7 +136,7 @@ fn tail_variants(text: &str, secret: &str) -> Vec<(&'static str, String)> {
 pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
     let mut diag = diagnose_texts(envelope, app_secret, public_key);
     // Wherever the secret stands (a variant may have lost its "key="), the report hides it.
-    let mask = |t: &str| if app_secret.is_empty() { t.to_string() } else { t.replace(app_secret, "********") };
+    let mask = |t: &str| if app_secret.is_empty() { t.to_string() } else { t.replace(app_secret, SECRET_MASK) };
     diag.masked = (mask(&diag.sign_text), diag.variant_sign_text.as_deref().map(mask));
     diag
 }
@@ -138,22 +150,22 @@ fn diagnose_texts(envelope: &[(Text, Value)], app_secret: &str, public_key: &Pub
     }
     let mut fields: Vec<(Text, Value)> = envelope.iter().filter(|(k, _)| k != "data").cloned().collect();
     let mut data_unreadable = false;
-    let data = match (get("data"), get("encData").and_then(Value::as_str)) {
-        // Read as unpack reads it: a string is the data's JSON text.
-        (Some(Value::String(s)), _) if !s.is_empty() => match crate::json::parse(s.as_bytes(), Limits::default()) {
+    // Read as unpack reads it (one rule: envelope::data_source).
+    let data = match data_source(envelope) {
+        DataSource::Text(s) => match parse_data_text(s, Limits::default()) {
             Ok(v) => Some(v),
             Err(e) => {
-                findings.push(data_string_json_error(e).to_string());
+                findings.push(e.to_string());
                 None
             }
         },
-        (Some(d), _) if !matches!(d, Value::Null) => Some(d.clone()),
-        (_, Some(enc)) if !enc.is_empty() => {
+        DataSource::Value(d) => Some(d.clone()),
+        DataSource::Encrypted(enc) => {
             let d = decrypt_for_diagnosis(app_id, app_secret, enc, &mut findings);
             data_unreadable = d.is_none();
             d
         }
-        _ => None,
+        DataSource::Absent => None,
     };
     if let Some(d) = data {
         fields.push(("data".into(), d));
@@ -226,10 +238,9 @@ fn decrypt_for_diagnosis(app_id: &str, secret: &str, enc: &str, findings: &mut V
     if let Some(k) = &derived {
         match decrypt_data_with(&Sm4Key::new(k), enc, limits) {
             Ok(v) => return Some(v),
-            Err(e) => findings.push(format!(
-                "encData does not decrypt with the data key of this appId and appSecret: the appSecret \
-                 (or the appId) is probably wrong ({e})"
-            )),
+            // The error says the likely cause first (a wrong appSecret or appId) when the
+            // ciphertext is whole but does not decrypt, as unpack's does.
+            Err(e) => findings.push(e.to_string()),
         }
     } else {
         findings.push("cannot derive the data key: appId shorter than 16 characters".into());
@@ -461,5 +472,9 @@ mod tests {
         let d = diagnose(&fields, SECRET, &pk);
         assert!(d.variant.is_some());
         assert!(!d.report().contains(SECRET) && !format!("{d:?}").contains(SECRET), "{}", d.report());
+        assert!(d.sign_text.contains(SECRET) && !d.shown_sign_text().contains(SECRET));
+        assert!(d.variant_sign_text.as_deref().unwrap().contains(SECRET));
+        assert!(!d.shown_variant_sign_text().unwrap().contains(SECRET));
+        assert!(d.shown_sign_text().ends_with("&key=********"));
     }
 }

@@ -4,9 +4,10 @@
 use crate::data_key::derive_sm4_key;
 use crate::error::{Error, Result};
 use crate::json::{self, JsonError, Limits, Members, Text, Value};
-use crate::sign_text::{sign_text_of_json_data, sign_text_with_style, signable_sign_text, KeyOrder, Style};
+use crate::sign_text::{mask_secret, sign_text_of_json_data, sign_text_with_style, signable_sign_text, KeyOrder, Style};
 use crate::sm2::{message_digest, Backend, Nonce, PreparedVerification, PrivateKey, PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
+use crate::status::Status;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use std::sync::Arc;
@@ -50,6 +51,19 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     /// Build credentials; fails if the appId cannot key the data-key derivation.
+    ///
+    /// The appId and the appSecret are taken without surrounding white space: they are
+    /// pasted from the center's e-mail or a file, and a trailing newline would change the
+    /// data key and every signature while looking the same. This is the one place where
+    /// that happens (the CLI and the Python layer pass them through).
+    ///
+    /// ```
+    /// use medpay_core::envelope::Credentials;
+    /// use medpay_core::sign_text::KeyOrder;
+    /// let c = Credentials::new(" 43AF047BBA47FC8A1AE8EFB232BDBBCB", "4117E877F5FA0A0188891283E4B617D5\n",
+    ///                          None, None, KeyOrder::Ordinal).unwrap();
+    /// assert_eq!((c.app_id(), c.app_secret()), ("43AF047BBA47FC8A1AE8EFB232BDBBCB", "4117E877F5FA0A0188891283E4B617D5"));
+    /// ```
     pub fn new(
         app_id: &str,
         app_secret: &str,
@@ -57,8 +71,9 @@ impl Credentials {
         peer_public_key: Option<PublicKey>,
         key_order: KeyOrder,
     ) -> Result<Self> {
+        let (app_id, app_secret) = (app_id.trim(), app_secret.trim());
         if app_secret.is_empty() {
-            return Err(Error::key("appSecret is empty"));
+            return Err(Error::key("appSecret is empty (or only white space)"));
         }
         let key = Zeroizing::new(derive_sm4_key(app_id, app_secret)?);
         Ok(Credentials {
@@ -153,6 +168,12 @@ impl Credentials {
     pub fn decrypt_data(&self, enc_data: &str, limits: Limits) -> Result<Value> {
         decrypt_data_with(&self.data_key, enc_data, limits)
     }
+
+    /// A sign text that verified, fit to show: its appSecret masked
+    /// ([`crate::sign_text::mask_secret`]).
+    fn shown(&self, text: String) -> String {
+        mask_secret(text, self.app_secret())
+    }
 }
 
 /// Decrypt `encData` under `key` and parse the JSON inside.
@@ -161,7 +182,9 @@ pub fn decrypt_data_with(key: &Sm4Key, enc_data: &str, limits: Limits) -> Result
     json::parse(&plain, limits).map_err(decrypted_json_error)
 }
 
-/// Decrypt `encData` under `key` to the JSON text inside.
+/// Decrypt `encData` under `key` to the JSON text inside. Ciphertext that is not hex or
+/// not whole blocks was cut or corrupted on the way; whole blocks that do not decrypt
+/// (bad padding) almost always mean another data key, and the error says so first.
 fn decrypt_text(key: &Sm4Key, enc_data: &str) -> Result<Zeroizing<Vec<u8>>> {
     let cipher = crate::hex::decode(enc_data.trim().as_bytes()).map_err(|e| match e {
         crate::hex::HexError::OddLength => Error::decrypt("encData has an odd number of hex digits"),
@@ -169,13 +192,24 @@ fn decrypt_text(key: &Sm4Key, enc_data: &str) -> Result<Zeroizing<Vec<u8>>> {
             Error::decrypt(format!("encData has a non-hex character at position {i}"))
         }
     })?;
-    Ok(Zeroizing::new(key.decrypt_ecb_pkcs7(&cipher)?))
+    if cipher.is_empty() || cipher.len() % 16 != 0 {
+        return Err(Error::decrypt(format!(
+            "encData is {} bytes, not a non-zero multiple of 16: cut short or corrupted",
+            cipher.len()
+        )));
+    }
+    match key.decrypt_ecb_pkcs7(&cipher) {
+        Ok(plain) => Ok(Zeroizing::new(plain)),
+        Err(_) => Err(Error::wrong_key("encData does not decrypt under their data key (bad PKCS#7 padding)")),
+    }
 }
 
-/// The error for decrypted `encData` that is not acceptable JSON.
+/// The error for decrypted `encData` that is not acceptable JSON: text that is not UTF-8
+/// or not JSON is the work of a wrong key (the likely cause first); JSON over the limits
+/// or with duplicate keys is an envelope error like any other.
 pub fn decrypted_json_error(e: JsonError) -> Error {
     match e {
-        JsonError::Syntax { .. } => Error::decrypt(format!("decrypted encData is not JSON ({e}): wrong appSecret?")),
+        JsonError::Syntax { .. } => Error::wrong_key(format!("decrypted encData is not JSON text ({e})")),
         other => Error::envelope(format!("decrypted data: {other}")),
     }
 }
@@ -183,6 +217,69 @@ pub fn decrypted_json_error(e: JsonError) -> Error {
 /// The error for a plaintext `data` string that is not acceptable JSON.
 pub fn data_string_json_error(e: JsonError) -> Error {
     Error::envelope(format!("data: {e}"))
+}
+
+/// Parse an envelope's JSON text within `limits`: its members, or an EnvelopeError (not
+/// JSON, not an object, duplicate keys, over the limits).
+///
+/// ```
+/// use medpay_core::envelope::parse_envelope;
+/// use medpay_core::json::Limits;
+/// assert_eq!(parse_envelope(br#"{"appId":"A1"}"#, Limits::default()).unwrap().len(), 1);
+/// assert!(parse_envelope(b"[1]", Limits::default()).is_err());
+/// ```
+pub fn parse_envelope(body: &[u8], limits: Limits) -> Result<Members> {
+    match json::parse(body, limits) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(Error::envelope(format!("an envelope is a JSON object, not {}", other.type_name()))),
+        Err(e) => Err(Error::envelope(format!("envelope: {e}"))),
+    }
+}
+
+/// Where an envelope's plaintext `data` comes from, by the one rule every reader follows
+/// (`unpack`, `sign_text`, `diagnose`; docs/protocol.md §2, "What is sent is what is
+/// signed"): a `data` that is not null wins, and a `data` string is the data's JSON text
+/// (some senders put it there); otherwise a non-empty `encData` is decrypted.
+#[derive(Debug, Clone, Copy)]
+pub enum DataSource<'a> {
+    /// `data` as a non-empty string: JSON text, read with [`parse_data_text`].
+    Text(&'a str),
+    /// `data` as any other value that is not null (`""` included).
+    Value(&'a Value),
+    /// A non-empty `encData` string: hex to decrypt.
+    Encrypted(&'a str),
+    /// Neither.
+    Absent,
+}
+
+/// The [`DataSource`] of an envelope's members.
+///
+/// ```
+/// use medpay_core::envelope::{data_source, DataSource};
+/// use medpay_core::json::{Text, Value};
+/// let env: Vec<(Text, Value)> = vec![("data".into(), Value::String(r#"{"a":1}"#.into()))];
+/// assert!(matches!(data_source(&env), DataSource::Text(r#"{"a":1}"#)));
+/// ```
+pub fn data_source(envelope: &[(Text, Value)]) -> DataSource<'_> {
+    let get = |name: &str| envelope.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    match (get("data"), get("encData")) {
+        (Some(Value::String(s)), _) if !s.is_empty() => DataSource::Text(s),
+        (Some(v), _) if !matches!(v, Value::Null) => DataSource::Value(v),
+        (_, Some(Value::String(e))) if !e.is_empty() => DataSource::Encrypted(e),
+        _ => DataSource::Absent,
+    }
+}
+
+/// Parse a `data` string ([`DataSource::Text`]) as the JSON it holds.
+///
+/// ```
+/// use medpay_core::envelope::parse_data_text;
+/// use medpay_core::json::{Limits, Value};
+/// let v = parse_data_text(r#"{"amt":1.50}"#, Limits::default()).unwrap();
+/// assert_eq!(v.get("amt"), Some(&Value::Number("1.50".into())));
+/// ```
+pub fn parse_data_text(text: &str, limits: Limits) -> Result<Value> {
+    json::parse(text.as_bytes(), limits).map_err(data_string_json_error)
 }
 
 /// Wire options of one `pack`.
@@ -196,16 +293,20 @@ pub struct PackOptions {
     pub fields: Vec<(Text, Value)>,
 }
 
-/// An unpacked message: the plaintext `data`, the other top-level fields, and the sign text
-/// that verified.
+/// An unpacked message: the plaintext `data`, the other top-level fields, the protocol
+/// fields read from them, and the sign text that verified.
 #[derive(Debug, Clone)]
 pub struct Message {
     /// The plaintext `data` (`Null` when the message carried none).
     pub data: Value,
     /// Every top-level field except `data` and `encData`, in wire order.
     pub fields: Vec<(Text, Value)>,
-    /// The sign text the signature verified over (`None` if unsigned).
+    /// The sign text the signature verified over, its appSecret masked (`…&key=********`,
+    /// see [`crate::sign_text::mask_secret`]); `None` if unsigned.
     pub sign_text: Option<String>,
+    /// `code`, `success` and `message`, read once ([`Status::read`]). Verified when
+    /// `sign_text` is set; as sent (and to be treated as unverified) otherwise.
+    pub status: Status,
 }
 
 impl Message {
@@ -216,12 +317,22 @@ impl Message {
 }
 
 /// A sign text and its digest e (SM3 of Z and the text), which SM2 signs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DigestedText {
     /// The sign text.
     pub text: String,
     /// e = SM3(Z || text).
     pub digest: [u8; 32],
+}
+
+impl std::fmt::Debug for DigestedText {
+    /// The text ends with the appSecret: only its length is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestedText")
+            .field("text", &format_args!("<{} bytes, ending with the appSecret>", self.text.len()))
+            .field("digest", &crate::hex::encode_upper(&self.digest))
+            .finish()
+    }
 }
 
 /// An envelope decrypted and checked but not yet verified ([`EnvelopeCodec::open`]).
@@ -230,6 +341,7 @@ pub struct Opened {
     /// Every top-level field except `encData`, the plaintext `data` last.
     fields: Members,
     signature: Option<Signature>,
+    status: Status,
 }
 
 impl Opened {
@@ -239,13 +351,28 @@ impl Opened {
         self.fields.last().map_or(&NULL, |(_, v)| v)
     }
 
+    /// The top-level fields other than `data` and `encData`, in wire order.
+    pub fn fields(&self) -> &[(Text, Value)] {
+        &self.fields[..self.fields.len().saturating_sub(1)]
+    }
+
+    /// The protocol fields (unverified until [`Opened::verify`] has passed).
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The protocol fields, taken: the rest is no longer needed.
+    pub fn into_status(self) -> Status {
+        self.status
+    }
+
     /// Whether the envelope carried `signData`.
     pub fn is_signed(&self) -> bool {
         self.signature.is_some()
     }
 
-    /// Verify `signData` over the rebuilt sign text; the text that verified, or `None` for
-    /// an unsigned envelope that [`EnvelopeCodec::open`] let through.
+    /// Verify `signData` over the rebuilt sign text; the text that verified (its appSecret
+    /// masked), or `None` for an unsigned envelope that [`EnvelopeCodec::open`] let through.
     pub fn verify(&self, codec: &EnvelopeCodec) -> Result<Option<String>> {
         if self.signature.is_none() {
             return Ok(None);
@@ -267,9 +394,10 @@ impl Opened {
         creds.digested(&self.fields, Style::with_order(creds.key_order()), creds.peer()?)
     }
 
-    /// Join the halves: the text that verified, or `None` for an unsigned envelope. When
-    /// the first text fails, the other texts a verifier accepts are tried
-    /// ([`Style::verifying`]: the other key order, the other JSON library's escaping).
+    /// Join the halves: the text that verified (its appSecret masked), or `None` for an
+    /// unsigned envelope. When the first text fails, the other texts a verifier accepts
+    /// are tried ([`Style::verifying`]: the other key order, the other JSON library's
+    /// escaping).
     pub fn conclude(
         &self,
         codec: &EnvelopeCodec,
@@ -277,10 +405,10 @@ impl Opened {
         first: DigestedText,
     ) -> Result<Option<String>> {
         let Some(prepared) = prepared else { return Ok(None) };
-        if prepared.accepts(&first.digest) {
-            return Ok(Some(first.text));
-        }
         let creds = &codec.creds;
+        if prepared.accepts(&first.digest) {
+            return Ok(Some(creds.shown(first.text)));
+        }
         let mut tried = vec![first.text];
         for style in Style::verifying(creds.key_order()).into_iter().skip(1) {
             let alt = creds.digested(&self.fields, style, creds.peer()?)?;
@@ -288,7 +416,7 @@ impl Opened {
                 continue;
             }
             if prepared.accepts(&alt.digest) {
-                return Ok(Some(alt.text));
+                return Ok(Some(creds.shown(alt.text)));
             }
             tried.push(alt.text);
         }
@@ -300,7 +428,7 @@ impl Opened {
     /// The message, once [`Opened::verify`] has returned `sign_text`.
     pub fn into_message(mut self, sign_text: Option<String>) -> Message {
         let data = self.fields.pop().map(|(_, v)| v).unwrap_or(Value::Null);
-        Message { data, fields: self.fields, sign_text }
+        Message { data, fields: self.fields, sign_text, status: self.status }
     }
 }
 
@@ -338,7 +466,9 @@ impl EnvelopeCodec {
     }
 
     /// Build the wire envelope of `data`: fields sorted by name, `encData` and `signData`
-    /// present, `data` absent. Returns the envelope's members and the sign text.
+    /// present, `data` absent. Returns the envelope's members and the sign text (which
+    /// ends with the appSecret: keep it out of logs, or show it through
+    /// [`crate::sign_text::mask_secret`]).
     pub fn pack(&self, data: Value, opts: PackOptions) -> Result<(Vec<(Text, Value)>, String)> {
         self.creds.signer()?;
         if !matches!(data, Value::Object(_) | Value::Array(_)) {
@@ -399,13 +529,9 @@ impl EnvelopeCodec {
         Ok(json::to_compact(&Value::Object(fields)))
     }
 
-    /// Parse an envelope's JSON text within the limits.
-    pub fn parse(&self, body: &[u8]) -> Result<Vec<(Text, Value)>> {
-        match json::parse(body, self.limits) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(other) => Err(Error::envelope(format!("an envelope is a JSON object, not {}", other.type_name()))),
-            Err(e) => Err(Error::envelope(format!("envelope: {e}"))),
-        }
+    /// Parse an envelope's JSON text within the codec's limits ([`parse_envelope`]).
+    pub fn parse(&self, body: &[u8]) -> Result<Members> {
+        parse_envelope(body, self.limits)
     }
 
     /// Open an envelope's JSON text; see [`EnvelopeCodec::unpack`].
@@ -431,50 +557,96 @@ impl EnvelopeCodec {
 
     /// [`EnvelopeCodec::open`] short of parsing the data: the plaintext JSON text stays
     /// text, for a caller that builds its own form of it straight from the text.
+    ///
+    /// Every mandatory field is checked here, each with an EnvelopeError naming it, before
+    /// any signature check (docs/protocol.md §1), in this order:
+    /// 1. `signData`: a string; required unless `require_signature` is false.
+    /// 2. A signed envelope must then carry `appId` (these credentials' own), `version`
+    ///    `2.0.1`, a string `timestamp`, `signType` SM2, `encType` SM4 with its `encData`,
+    ///    and `encData` (or a plaintext `data`) unless it is a refusal (a `code` other
+    ///    than 0, which may come without data). These fixed values are what keeps the
+    ///    sign text, which does not escape its values, from being read another way.
+    /// 3. An unsigned envelope (only with `require_signature` false) is read as sent:
+    ///    whichever of those fields it has must be right, none is required, so that a
+    ///    gateway's bare `{"code":…,"message":…}` refusal reads too.
+    ///
+    /// `code` must be a number or a string when present; neither `data` and `encData`
+    /// together, nor an `encData` that is not a string, is accepted.
     pub fn open_text(&self, envelope: Members, require_signature: bool) -> Result<OpenedText> {
         let get = |name: &str| envelope.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-        let string_field = |name: &str| -> Result<Option<&str>> {
+        let string_field = |name: &'static str| -> Result<Option<&str>> {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(v) => Err(Error::envelope(format!("{name} must be a string, not {}", v.type_name()))),
+                Some(v) => Err(Error::envelope_field(name, format!("{name} must be a string, not {}", v.type_name()))),
             }
         };
-        match string_field("appId")? {
+        // Present and not empty: an empty string is no value (the sign text drops it too).
+        let present = |name: &'static str| -> Result<Option<&str>> { Ok(string_field(name)?.filter(|s| !s.is_empty())) };
+        let missing = |name: &'static str| Error::envelope_field(name, format!("the envelope has no {name}"));
+
+        let sign_data = present("signData")?;
+        let signed = sign_data.is_some();
+        if !signed && require_signature {
+            return Err(Error::envelope_field(
+                "signData",
+                "the envelope has no signData (an unsigned message is read only with require_signature=False)",
+            ));
+        }
+        match present("appId")? {
             Some(id) if id == self.creds.app_id() => {}
             Some(id) => {
-                return Err(Error::envelope(format!(
-                    "appId {id:?} is not the appId of these credentials ({:?})",
-                    self.creds.app_id()
-                )))
+                return Err(Error::envelope_field(
+                    "appId",
+                    format!("appId {id:?} is not the appId of these credentials ({:?})", self.creds.app_id()),
+                ))
             }
-            None => return Err(Error::envelope("the envelope has no appId")),
+            None if signed => return Err(missing("appId")),
+            None => {}
         }
-        if let Some(t) = string_field("encType")? {
-            if !t.eq_ignore_ascii_case("SM4") {
-                return Err(Error::envelope(format!("encType {t:?} is not supported; only SM4")));
+        match present("version")? {
+            Some(VERSION) => {}
+            Some(v) => {
+                return Err(Error::envelope_field("version", format!("version {v:?} is not supported; only {VERSION}")))
             }
+            None if signed => return Err(missing("version")),
+            None => {}
         }
-        if let Some(t) = string_field("signType")? {
-            if !t.eq_ignore_ascii_case("SM2") {
-                return Err(Error::envelope(format!("signType {t:?} is not supported; only SM2")));
+        if present("timestamp")?.is_none() && signed {
+            return Err(missing("timestamp"));
+        }
+        match present("signType")? {
+            Some(t) if t.eq_ignore_ascii_case("SM2") => {}
+            Some(t) => return Err(Error::envelope_field("signType", format!("signType {t:?} is not supported; only SM2"))),
+            None if signed => return Err(missing("signType")),
+            None => {}
+        }
+        let enc = present("encData")?;
+        match present("encType")? {
+            Some(t) if t.eq_ignore_ascii_case("SM4") => {}
+            Some(t) => return Err(Error::envelope_field("encType", format!("encType {t:?} is not supported; only SM4"))),
+            None if signed && enc.is_some() => return Err(missing("encType")),
+            None => {}
+        }
+        let status = Status::read(&envelope)?;
+        let source = data_source(&envelope);
+        match source {
+            DataSource::Text(_) | DataSource::Value(_) if enc.is_some() => {
+                return Err(Error::envelope_field("encData", "the envelope has both data and encData"))
             }
+            DataSource::Absent if signed && !status.is_refusal() => {
+                return Err(Error::envelope_field(
+                    "encData",
+                    "the envelope has no encData (only a refusal, a code other than 0, may come without data)",
+                ))
+            }
+            _ => {}
         }
-        let enc = string_field("encData")?.filter(|s| !s.is_empty());
-        let plain = get("data").filter(|v| !matches!(v, Value::Null));
-        if let (Some(_), Some(_)) = (enc, plain) {
-            return Err(Error::envelope("the envelope has both data and encData"));
-        }
-        let encrypted = enc.is_some();
-        let signature = match get("signData") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) => Some(Signature::parse(&decode_signature_b64(s.as_str())?)?),
-            Some(v) => return Err(Error::signature(format!("signData must be a string, not {}", v.type_name()))),
+        let encrypted = matches!(source, DataSource::Encrypted(_));
+        let signature = match sign_data {
+            Some(s) => Some(Signature::parse(&decode_signature_b64(s)?)?),
+            None => None,
         };
-        if signature.is_none() && require_signature {
-            return Err(Error::signature("the envelope has no signData"));
-        }
         let (mut enc_data, mut data) = (None, Value::Null);
         let mut fields: Members = Vec::with_capacity(envelope.len());
         for (k, v) in envelope {
@@ -486,11 +658,10 @@ impl EnvelopeCodec {
         }
         let data = match (enc_data, data) {
             (Some(Value::String(hex)), _) if encrypted => DataText::Encrypted(hex),
-            // Some senders put the plaintext JSON in `data` as a string.
             (_, Value::String(s)) if !s.is_empty() => DataText::String(s),
             (_, v) => DataText::Parsed(v),
         };
-        Ok(OpenedText { fields, data, signature })
+        Ok(OpenedText { fields, data, signature, status })
     }
 }
 
@@ -518,6 +689,7 @@ pub struct OpenedText {
     fields: Members,
     data: DataText,
     signature: Option<Signature>,
+    status: Status,
 }
 
 impl OpenedText {
@@ -535,7 +707,8 @@ impl OpenedText {
     /// not decrypt it again).
     pub fn decrypt(mut self, codec: &EnvelopeCodec) -> Result<Self> {
         if let DataText::Encrypted(hex) = &self.data {
-            self.data = DataText::Decrypted(decrypt_text(codec.creds.data_key(), hex)?);
+            let plain = decrypt_text(codec.creds.data_key(), hex).map_err(|e| e.with_center(&self.status))?;
+            self.data = DataText::Decrypted(plain);
         }
         Ok(self)
     }
@@ -554,7 +727,9 @@ impl OpenedText {
     /// when the data arrived as a JSON value.
     fn with_text<R>(&self, codec: &EnvelopeCodec, f: impl FnOnce(Option<&[u8]>) -> Result<R>) -> Result<R> {
         match &self.data {
-            DataText::Encrypted(hex) => f(Some(&decrypt_text(codec.creds.data_key(), hex)?)),
+            DataText::Encrypted(hex) => {
+                f(Some(&decrypt_text(codec.creds.data_key(), hex).map_err(|e| e.with_center(&self.status))?))
+            }
             _ => f(self.text()),
         }
     }
@@ -569,11 +744,17 @@ impl OpenedText {
         self.signature.is_some()
     }
 
-    /// How a JSON error in the data's text is reported.
+    /// The protocol fields (unverified until the signature is checked).
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// How a JSON error in the data's text is reported (for decrypted text, with the
+    /// center's refusal if the envelope carried one: [`Error::with_center`]).
     pub fn json_error(&self, e: JsonError) -> Error {
         match &self.data {
             DataText::String(_) => data_string_json_error(e),
-            _ => decrypted_json_error(e),
+            _ => decrypted_json_error(e).with_center(&self.status),
         }
     }
 
@@ -587,7 +768,7 @@ impl OpenedText {
         })?;
         let mut fields = self.fields;
         fields.push(("data".into(), data));
-        Ok(Opened { fields, signature: self.signature })
+        Ok(Opened { fields, signature: self.signature, status: self.status })
     }
 
     /// [`Opened::prepare`]: the signature's curve point, no message needed.
@@ -624,7 +805,7 @@ impl OpenedText {
     ) -> Result<Option<String>> {
         match prepared {
             None => Ok(None),
-            Some(p) if p.accepts(&first.digest) => Ok(Some(first.text)),
+            Some(p) if p.accepts(&first.digest) => Ok(Some(codec.creds.shown(first.text))),
             Some(_) => self.clone().parse(codec)?.conclude(codec, prepared, first),
         }
     }
@@ -649,23 +830,19 @@ pub fn decode_signature_b64(b64: &str) -> Result<Vec<u8>> {
 /// `app_secret`, or a `data` string parsed as the JSON text it holds.
 pub fn plaintext_fields(envelope: &[(Text, Value)], app_secret: &str, limits: Limits) -> Result<Members> {
     let mut fields: Members = envelope.iter().filter(|(k, _)| k != "data").cloned().collect();
-    let data = envelope.iter().find(|(k, _)| k == "data").map(|(_, v)| v);
-    let enc = envelope.iter().find(|(k, _)| k == "encData").and_then(|(_, v)| v.as_str());
-    let data = match (data, enc) {
-        (Some(Value::String(s)), _) if !s.is_empty() => {
-            json::parse(s.as_bytes(), limits).map_err(data_string_json_error)?
-        }
-        (Some(v), _) if !matches!(v, Value::Null) => v.clone(),
-        (_, Some(e)) if !e.is_empty() => {
+    let data = match data_source(envelope) {
+        DataSource::Text(s) => parse_data_text(s, limits)?,
+        DataSource::Value(v) => v.clone(),
+        DataSource::Encrypted(e) => {
             let app_id = envelope
                 .iter()
                 .find(|(k, _)| k == "appId")
                 .and_then(|(_, v)| v.as_str())
-                .ok_or_else(|| Error::envelope("encData without appId: cannot derive the data key"))?;
+                .ok_or_else(|| Error::envelope_field("appId", "encData without appId: cannot derive the data key"))?;
             let key = Zeroizing::new(derive_sm4_key(app_id, app_secret)?);
             decrypt_data_with(&Sm4Key::new(&key), e, limits)?
         }
-        _ => return Ok(fields),
+        DataSource::Absent => return Ok(fields),
     };
     fields.push(("data".into(), data));
     Ok(fields)
@@ -730,7 +907,13 @@ mod tests {
         assert!(text.starts_with("appId=") && text.contains("&code=0&") && text.contains("&success=true&"));
         let msg = inst.unpack(env.clone(), true).unwrap();
         assert_eq!(msg.data, data);
-        assert_eq!(msg.sign_text.as_deref(), Some(text.as_str()));
+        assert_eq!(msg.sign_text, Some(mask_secret(text.clone(), SECRET)));
+        assert!(text.ends_with(SECRET) && !msg.sign_text.as_deref().unwrap().contains(SECRET));
+        // No Debug form carries the secret either.
+        let opened = inst.open(env.clone(), true).unwrap();
+        let debug = format!("{msg:?} {opened:?} {:?} {inst:?}", opened.digest(&inst).unwrap());
+        assert!(!debug.contains(SECRET), "{debug}");
+        assert_eq!((msg.status.code, msg.status.success), (Some(crate::status::Code::Int(0)), Some(true)));
         // A changed signed field breaks the signature.
         let mut t = env;
         for (k, v) in t.iter_mut() {
@@ -758,7 +941,7 @@ mod tests {
         let opened = inst.open(env.clone(), true).unwrap();
         assert!(opened.is_signed() && *opened.data() == data);
         let verified = opened.verify(&inst).unwrap();
-        assert_eq!(verified.as_deref(), Some(text.as_str()));
+        assert_eq!(verified, Some(mask_secret(text, SECRET)));
         assert_eq!(opened.into_message(verified).data, data);
         assert_eq!(inst.unpack(serial_env, true).unwrap().data, data);
         // Tampering is caught by verify, not by open.
@@ -781,7 +964,7 @@ mod tests {
         let data = obj(r#"{"feedetailList":[{"x":"1"}],"feeType":"01"}"#);
         let (env, text) = EnvelopeCodec::new(Arc::new(signer)).pack(data, PackOptions::default()).unwrap();
         let msg = EnvelopeCodec::new(Arc::new(reader)).unpack(env, true).unwrap();
-        assert_eq!(msg.sign_text.unwrap(), text);
+        assert_eq!(msg.sign_text.unwrap(), mask_secret(text.clone(), SECRET));
         assert!(text.contains(r#"{"feedetailList""#));
     }
 
@@ -789,12 +972,152 @@ mod tests {
     fn missing_signature_needs_consent() {
         let (inst, _) = pair();
         let env = vec![("appId".into(), Value::String(APP_ID.into())), ("data".into(), obj(r#"{"a":"1"}"#))];
-        assert!(matches!(inst.unpack(env.clone(), true), Err(Error::Signature(_))));
-        assert_eq!(inst.unpack(env, false).unwrap().data, obj(r#"{"a":"1"}"#));
+        let e = inst.unpack(env.clone(), true).unwrap_err();
+        assert!(matches!(e, Error::Envelope(_)) && e.field() == Some("signData"), "{e:?}");
+        let msg = inst.unpack(env, false).unwrap();
+        assert_eq!(msg.data, obj(r#"{"a":"1"}"#));
+        assert!(msg.sign_text.is_none());
+    }
+
+    /// The envelope `center` packs, with `change` applied: `None` removes the field.
+    fn altered(center: &EnvelopeCodec, opts: PackOptions, change: &[(&str, Option<Value>)]) -> Members {
+        let (mut env, _) = center.pack(obj(r#"{"a":"1"}"#), opts).unwrap();
+        for (name, value) in change {
+            env.retain(|(k, _)| k != name);
+            if let Some(v) = value {
+                env.push((Text::from(*name), v.clone()));
+            }
+        }
+        env
+    }
+
+    /// docs/protocol.md §1: each mandatory field of a signed envelope, missing or wrong, is
+    /// an EnvelopeError naming it, found before the signature is checked (the signature
+    /// is left intact, so a failed check would say "does not verify").
+    #[test]
+    fn every_mandatory_field_has_its_own_envelope_error() {
+        let (inst, center) = pair();
+        let s = |x: &str| Some(Value::String(x.into()));
+        let cases: Vec<(&str, Option<Value>, &str)> = vec![
+            ("appId", None, "no appId"),
+            ("appId", s("43AF047BBA47FC8AXXXXXXXXXXXXXXXX"), "not the appId"),
+            ("appId", Some(Value::Number("7".into())), "must be a string"),
+            ("version", None, "no version"),
+            ("version", s("1.0"), "\"1.0\" is not supported"),
+            ("version", s(""), "no version"),
+            ("timestamp", None, "no timestamp"),
+            ("timestamp", Some(Value::Number("1692977670450".into())), "timestamp must be a string, not number"),
+            ("timestamp", s(""), "no timestamp"),
+            ("signType", None, "no signType"),
+            ("signType", s("RSA"), "only SM2"),
+            ("encType", None, "no encType"),
+            ("encType", s("AES"), "only SM4"),
+            ("encData", None, "no encData"),
+            ("encData", Some(Value::Number("1".into())), "encData must be a string"),
+            ("signData", None, "no signData"),
+            ("signData", Some(Value::Bool(true)), "signData must be a string"),
+            ("code", Some(Value::Bool(false)), "code must be a number or a string"),
+        ];
+        for (field, value, words) in cases {
+            let env = altered(&center, PackOptions::default(), &[(field, value.clone())]);
+            let e = inst.unpack(env, true).unwrap_err();
+            assert!(matches!(e, Error::Envelope(_)), "{field} {value:?}: {e:?}");
+            assert_eq!(e.field(), Some(field), "{e:?}");
+            assert!(e.message().contains(words), "{field} {value:?}: {e}");
+        }
+        // With data in plaintext instead, a signed envelope needs no encData nor encType.
+        let env = altered(&center, PackOptions::default(), &[("encData", None), ("encType", None), ("data", Some(obj("{}")))]);
+        assert!(matches!(inst.unpack(env, true), Err(Error::Signature(_))));
+        // Both forms of data at once.
+        let env = altered(&center, PackOptions::default(), &[("data", Some(obj(r#"{"a":"1"}"#)))]);
+        assert_eq!(inst.unpack(env, true).unwrap_err().field(), Some("encData"));
     }
 
     #[test]
-    fn bad_enc_data_is_a_decrypt_error() {
+    fn a_signed_refusal_may_come_without_data() {
+        let (inst, center) = pair();
+        for (code, ok) in [(Value::Number("1004".into()), true), (Value::String("E01".into()), true), (Value::String(" 0 ".into()), false)] {
+            let opts = PackOptions { fields: vec![("code".into(), code.clone())], ..Default::default() };
+            let (env, text) = center.pack(obj("{}"), opts).unwrap();
+            let env: Members = env.into_iter().filter(|(k, _)| k != "encData" && k != "encType").collect();
+            // The signer signed over `data={}`: re-sign the envelope as sent, without data.
+            let without: Members = env.iter().filter(|(k, _)| k != "signData").cloned().collect();
+            let resigned = sign_text_with_style(&without, SECRET, Style::PROTOCOL);
+            assert_ne!(resigned, text);
+            let sk = center.credentials().private_key().unwrap();
+            let sig = B64.encode(sk.sign(resigned.as_bytes(), DEFAULT_UID).unwrap());
+            let mut env = without;
+            env.push(("signData".into(), Value::String(sig.into())));
+            match inst.unpack(env, true) {
+                Ok(msg) if ok => assert!(msg.data == Value::Null && msg.sign_text.is_some() && msg.status.is_refusal()),
+                Err(e) if !ok => assert_eq!(e.field(), Some("encData"), "{e:?}"),
+                other => panic!("{code:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unsigned_envelope_is_read_as_sent_and_what_it_has_must_be_right() {
+        let (inst, _) = pair();
+        let bare = br#"{"code":"1002","msg":" unknown appId ","success":"False"}"#;
+        let msg = inst.unpack_json(bare, false).unwrap();
+        assert!(msg.sign_text.is_none() && msg.data == Value::Null);
+        assert_eq!(msg.status.code, Some(crate::status::Code::Int(1002)));
+        assert_eq!((msg.status.success, msg.status.message.as_deref()), (Some(false), Some(" unknown appId ")));
+        for (bad, field) in [
+            (r#"{"code":1,"version":"1.0"}"#, "version"),
+            (r#"{"code":1,"appId":"another"}"#, "appId"),
+            (r#"{"code":1,"timestamp":1}"#, "timestamp"),
+            (r#"{"code":true}"#, "code"),
+        ] {
+            assert_eq!(inst.unpack_json(bad.as_bytes(), false).unwrap_err().field(), Some(field), "{bad}");
+        }
+    }
+
+    /// docs/protocol.md §4: whole blocks that do not decrypt, or decrypt to no JSON text,
+    /// say first that the appSecret (or appId) is probably wrong; an envelope with a
+    /// non-zero code shows the center's code and message, marked as not verified.
+    #[test]
+    fn undecryptable_data_names_the_likely_cause_and_the_centers_refusal() {
+        let (inst, _) = pair();
+        let other = Credentials::new(APP_ID, "ANOTHER-SECRET-0123456789ABCDEF", None, None, KeyOrder::Ordinal).unwrap();
+        let plain = |t: &[u8]| crate::hex::encode_upper(&other.data_key().encrypt_ecb_pkcs7(t));
+        let garbage = crate::hex::encode_upper(&[0x5Au8; 32]);
+        let sender = inst_pack_source();
+        for enc in [plain(br#"{"a":"1"}"#), garbage] {
+            let refusal = vec![("code".into(), Value::Number("1004".into())), ("message".into(), Value::String("签名错误".into()))];
+            let opts = PackOptions { fields: refusal, ..Default::default() };
+            let mut env = altered(&sender, opts, &[("encData", Some(Value::String(enc.into())))]);
+            let e = inst.unpack(env.clone(), true).unwrap_err();
+            assert!(matches!(e, Error::Decrypt(_)), "{e:?}");
+            assert!(e.message().starts_with("the appSecret (or the appId) is probably wrong"), "{e}");
+            assert!(e.message().contains(r#"the envelope says code 1004, message "签名错误"; not verified"#), "{e}");
+            let center = e.center().unwrap();
+            assert_eq!((&center.code, center.message.as_deref()), (&crate::status::Code::Int(1004), Some("签名错误")));
+            // Without a refusal, no center part.
+            env.retain(|(k, _)| k != "code");
+            let e = inst.unpack(env, true).unwrap_err();
+            assert!(e.center().is_none() && !e.message().contains("envelope says"), "{e}");
+        }
+    }
+
+    /// A codec with the pair's appId and secret that packs (any key: decryption fails first).
+    fn inst_pack_source() -> EnvelopeCodec {
+        let sk = PrivateKey::generate().unwrap();
+        EnvelopeCodec::new(Arc::new(Credentials::new(APP_ID, SECRET, Some(sk), None, KeyOrder::Ordinal).unwrap()))
+    }
+
+    #[test]
+    fn credentials_take_the_app_id_and_secret_without_surrounding_white_space() {
+        let pasted = Credentials::new(&format!(" {APP_ID}\t"), &format!("{SECRET}\r\n"), None, None, KeyOrder::Ordinal).unwrap();
+        let clean = Credentials::new(APP_ID, SECRET, None, None, KeyOrder::Ordinal).unwrap();
+        assert_eq!((pasted.app_id(), pasted.app_secret()), (APP_ID, SECRET));
+        assert_eq!(pasted.encrypt_data(&obj(r#"{"a":"1"}"#)), clean.encrypt_data(&obj(r#"{"a":"1"}"#)));
+        assert!(matches!(Credentials::new(APP_ID, " \n ", None, None, KeyOrder::Ordinal), Err(Error::KeyFormat(_))));
+    }
+
+    #[test]
+    fn bad_enc_data_is_a_decrypt_error_and_the_secret_is_never_in_one() {
         let (inst, center) = pair();
         let (env, _) = center.pack(obj(r#"{"a":"1"}"#), PackOptions::default()).unwrap();
         for bad in ["ABC", "ZZ", "00", "0011223344556677"] {
@@ -802,7 +1125,9 @@ mod tests {
                 .iter()
                 .map(|(k, v)| if k == "encData" { (k.clone(), Value::String(bad.into())) } else { (k.clone(), v.clone()) })
                 .collect();
-            assert!(matches!(inst.unpack(t, true), Err(Error::Decrypt(_))), "{bad}");
+            let e = inst.unpack(t, true).unwrap_err();
+            assert!(matches!(e, Error::Decrypt(_)), "{bad}");
+            assert!(!e.message().contains(SECRET) && !format!("{e:?}").contains(SECRET));
         }
     }
 

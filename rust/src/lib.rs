@@ -3,6 +3,7 @@
 //! The PyO3 layer (`python` feature) is a thin wrapper over these modules.
 
 pub mod batch;
+pub mod binding;
 pub mod data_key;
 pub mod diagnose;
 pub mod envelope;
@@ -14,6 +15,7 @@ pub mod sign_text;
 pub mod sm2;
 pub mod sm3;
 pub mod sm4;
+pub mod status;
 
 pub use error::{Error, Result};
 

@@ -1,23 +1,29 @@
 //! The PyO3 layer: conversions between Python objects and the core's types, and thin
-//! wrappers. No protocol logic lives here.
+//! wrappers. No protocol logic and no orchestration live here: what runs when, on which
+//! thread, is `binding`'s; what the protocol fields mean is `status`'s. This module says
+//! how to make Python objects and how to release the GIL (`Gil`, a `binding::Host`).
 
-use crate::batch::Pipeline;
+use crate::binding::{self, BatchEnvelope, Contents, Data, Host};
 use crate::diagnose::Diagnosis;
 use crate::envelope::{self, Credentials, EnvelopeCodec, Message, PackOptions};
 use crate::error::Error;
 use crate::json::{is_number_literal, Abort, Key, Limits, Members, Text, Value};
 use crate::sign_text::KeyOrder;
-use crate::sm2::{self, PrivateKey, PublicKey, DEFAULT_UID};
+use crate::sm2::{PrivateKey, PublicKey, DEFAULT_UID};
+use crate::status::{Code, Status};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------
 // Errors: the classes live in Python (medpay_core.errors) so users can import and
 // subclass them without the native module.
 
+/// The Python exception of a core error. Its extra attributes are keyword-only arguments
+/// of the classes (`EnvelopeError(message, *, field=None)`, `DecryptError(message, *,
+/// center_code=None, center_message=None)`), passed only when set.
 fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let class = match e {
         Error::KeyFormat(_) => "KeyFormatError",
@@ -25,12 +31,42 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
         Error::Decrypt(_) => "DecryptError",
         Error::Envelope(_) => "EnvelopeError",
     };
-    match py.import("medpay_core.errors").and_then(|m| m.getattr(class)) {
-        Ok(cls) => match cls.call1((e.message().to_owned(),)) {
-            Ok(inst) => PyErr::from_value(inst),
-            Err(err) => err,
-        },
-        Err(err) => err,
+    let made = (|| -> PyResult<PyErr> {
+        let cls = py.import("medpay_core.errors")?.getattr(class)?;
+        let kwargs = PyDict::new(py);
+        if let Some(field) = e.field() {
+            kwargs.set_item("field", field)?;
+        }
+        if let Some(center) = e.center() {
+            kwargs.set_item("center_code", code_to_py(py, &center.code)?)?;
+            if let Some(m) = &center.message {
+                kwargs.set_item("center_message", m)?;
+            }
+        }
+        let kwargs = if kwargs.is_empty() { None } else { Some(&kwargs) };
+        Ok(PyErr::from_value(cls.call((e.message(),), kwargs)?))
+    })();
+    made.unwrap_or_else(|err| err)
+}
+
+/// A `code` as Python has it: an int, or the text as sent.
+fn code_to_py(py: Python<'_>, code: &Code) -> PyResult<Py<PyAny>> {
+    Ok(match code {
+        Code::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+        Code::Text(t) => PyString::new(py, t).into_any().unbind(),
+    })
+}
+
+/// The GIL, as the core's orchestration (`binding`) needs it.
+struct Gil<'py>(Python<'py>);
+
+impl Host for Gil<'_> {
+    type Error = PyErr;
+    fn error(&self, e: Error) -> PyErr {
+        to_py_err(self.0, e)
+    }
+    fn unlocked<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.0.detach(f)
     }
 }
 
@@ -87,7 +123,7 @@ fn decimal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// Floats are refused: their decimal literal is not what the caller meant to sign.
 fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Value, Error> {
     if depth > limits.max_depth {
-        return Err(Error::Envelope(format!("data nested deeper than {} levels", limits.max_depth)));
+        return Err(Error::envelope(format!("data nested deeper than {} levels", limits.max_depth)));
     }
     // Exact built-in types first, one pointer comparison each (subclasses such as str
     // enums take the general path below).
@@ -115,7 +151,7 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
         return int_value(obj);
     }
     let py = obj.py();
-    let decimal = decimal_class(py).map_err(|_| Error::Envelope("the decimal module is unavailable".into()))?;
+    let decimal = decimal_class(py).map_err(|_| Error::envelope("the decimal module is unavailable"))?;
     if t.cast::<pyo3::ffi::PyObject>() == decimal.as_ptr() {
         return decimal_value(obj);
     }
@@ -141,28 +177,28 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize, limits: Limits) -> Result<Valu
         return t.iter().map(|v| to_value(&v, depth + 1, limits)).collect::<Result<_, _>>().map(Value::Array);
     }
     if obj.cast::<PyFloat>().is_ok() {
-        return Err(Error::Envelope(
-            "float values are not accepted (their decimal text is ambiguous); use decimal.Decimal or str".into(),
+        return Err(Error::envelope(
+            "float values are not accepted (their decimal text is ambiguous); use decimal.Decimal or str",
         ));
     }
     if obj.is_instance(decimal).unwrap_or(false) {
         return decimal_value(obj);
     }
-    Err(Error::Envelope(format!("values of type {} cannot be sent as JSON", type_name(obj))))
+    Err(Error::envelope(format!("values of type {} cannot be sent as JSON", type_name(obj))))
 }
 
 fn string_value(s: &Bound<'_, PyString>) -> Result<Value, Error> {
     str_text(s)
         .map(|s| Value::String(Text::new(&s)))
-        .map_err(|_| Error::Envelope("a string is not valid Unicode (lone surrogate)".into()))
+        .map_err(|_| Error::envelope("a string is not valid Unicode (lone surrogate)"))
 }
 
 fn decimal_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
-    let bad = |_| Error::Envelope("a Decimal could not be formatted".into());
+    let bad = |_| Error::envelope("a Decimal could not be formatted");
     let lit = obj.str().map_err(bad)?;
     let lit = str_text(&lit).map_err(bad)?;
     if !is_number_literal(&lit) {
-        return Err(Error::Envelope(format!("Decimal {lit} is not a finite JSON number")));
+        return Err(Error::envelope(format!("Decimal {lit} is not a finite JSON number")));
     }
     Ok(Value::Number(Text::new(&lit)))
 }
@@ -171,21 +207,25 @@ fn int_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(Value::Number(compact_str::ToCompactString::to_compact_string(&i)));
     }
-    let lit = obj.str().map_err(|_| Error::Envelope("an int could not be formatted".into()))?;
+    let lit = obj.str().map_err(|_| Error::envelope("an int could not be formatted"))?;
     Ok(Value::Number(Text::new(lit.to_string())))
 }
 
 fn dict_value(d: &Bound<'_, PyDict>, depth: usize, limits: Limits) -> Result<Value, Error> {
+    dict_members(d, depth, limits).map(Value::Object)
+}
+
+fn dict_members(d: &Bound<'_, PyDict>, depth: usize, limits: Limits) -> Result<Members, Error> {
     let mut members = Vec::with_capacity(d.len());
     for (k, v) in d.iter() {
         let key = k
             .cast::<PyString>()
-            .map_err(|_| Error::Envelope(format!("object keys must be str, not {}", type_name(&k))))
-            .and_then(|k| str_text(k).map_err(|_| Error::Envelope("a key is not valid Unicode".into())))?;
+            .map_err(|_| Error::envelope(format!("object keys must be str, not {}", type_name(&k))))
+            .and_then(|k| str_text(k).map_err(|_| Error::envelope("a key is not valid Unicode")))?;
         let key = Text::new(&key);
         members.push((key, to_value(&v, depth + 1, limits)?));
     }
-    Ok(Value::Object(members))
+    Ok(members)
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -378,28 +418,19 @@ fn members_to_dict(py: Python<'_>, members: &[(Text, Value)]) -> PyResult<Py<PyD
     Converter::new(py).members(members).map(Bound::unbind)
 }
 
-/// A JSON document from `dict`, `str` or `bytes` (text is parsed with the limits).
-fn document(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Value> {
+/// An envelope (or any message) given as a dict, or as its JSON text in str or bytes,
+/// as members: text is parsed by the core (`envelope::parse_envelope`).
+fn envelope_members(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Members> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return crate::json::parse(b.as_bytes(), limits)
-            .map_err(|e| Error::Envelope(e.to_string()))
-            .py(py);
+        return envelope::parse_envelope(b.as_bytes(), limits).py(py);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        let s = s.to_cow()?;
-        return crate::json::parse(s.as_bytes(), limits).map_err(|e| Error::Envelope(e.to_string())).py(py);
+        return envelope::parse_envelope(str_text(s)?.as_bytes(), limits).py(py);
     }
-    if obj.cast::<PyDict>().is_ok() {
-        return to_value(obj, 0, limits).py(py);
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return dict_members(d, 0, limits).py(py);
     }
     Err(PyTypeError::new_err(format!("expected dict, str or bytes, not {}", type_name(obj))))
-}
-
-fn envelope_members(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Vec<(Text, Value)>> {
-    match document(py, obj, limits)? {
-        Value::Object(m) => Ok(m),
-        other => Err(to_py_err(py, Error::Envelope(format!("an envelope is a JSON object, not {}", other.type_name())))),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -588,6 +619,7 @@ fn key_order_arg(name: &str) -> PyResult<KeyOrder> {
 // Credentials and the codec
 
 /// appId, appSecret, our private key and the peer's public key. The repr hides the secret.
+/// The appId and appSecret are taken without surrounding white space (`Credentials::new`).
 #[pyclass(name = "Credentials", module = "medpay_core", frozen)]
 pub struct PyCredentials {
     inner: Arc<Credentials>,
@@ -611,6 +643,23 @@ impl PyCredentials {
         let pk = public_key_arg(py, peer_public_key)?;
         let creds = Credentials::new(app_id, app_secret, sk, pk, order).and_then(|c| c.with_uid(uid)).py(py)?;
         Ok(Self { inner: Arc::new(creds) })
+    }
+
+    /// The credentials of one institution of a sandbox config: glue for
+    /// `medpay_core.sandbox.config.institution_credentials(config, org_codg=org_codg)`,
+    /// which reads the config and picks the institution.
+    #[classmethod]
+    #[pyo3(signature = (config, org_codg = None))]
+    fn from_sandbox_config<'py>(
+        cls: &Bound<'py, PyType>,
+        config: &Bound<'py, PyAny>,
+        org_codg: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let read = py.import("medpay_core.sandbox.config")?.getattr("institution_credentials")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("org_codg", org_codg)?;
+        read.call((config,), Some(&kwargs))
     }
 
     #[getter]
@@ -650,58 +699,40 @@ impl PyCredentials {
     }
 }
 
-/// An unpacked message.
+/// An unpacked message. `code`, `success` and `message` are the core's reading of the
+/// protocol fields (`status::Status`); `sign_text` ends with `&key=********`.
 #[pyclass(name = "Message", module = "medpay_core", frozen)]
 pub struct PyMessage {
     #[pyo3(get)]
     data: Py<PyAny>,
     #[pyo3(get)]
     fields: Py<PyDict>,
+    /// The sign text that verified, the appSecret at its end masked as `********`.
     #[pyo3(get)]
     sign_text: Option<String>,
+    status: Status,
 }
 
 #[pymethods]
 impl PyMessage {
-    /// `code` of a response, as an int when it is one (`0` or `"0"`), else as sent.
+    /// `code`: an int when it is an integral number or a string holding an integer
+    /// (`0`, `"0"`, `" 0 "`), else the text as sent; None when absent.
     #[getter]
-    fn code(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let f = self.fields.bind(py);
-        match f.get_item("code")? {
-            None => Ok(py.None()),
-            Some(v) => {
-                if let Ok(s) = v.cast::<PyString>() {
-                    if let Ok(i) = s.to_cow()?.trim().parse::<i64>() {
-                        return Ok(i.into_pyobject(py)?.into_any().unbind());
-                    }
-                }
-                Ok(v.unbind())
-            }
-        }
+    fn code(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.status.code.as_ref().map(|c| code_to_py(py, c)).transpose()
     }
 
+    /// `message` (or `msg` when `message` is absent) as a str; None when neither is there.
     #[getter]
-    fn message(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(self.fields.bind(py).get_item("message")?.map(|v| v.unbind()).unwrap_or_else(|| py.None()))
+    fn message(&self) -> Option<&str> {
+        self.status.message.as_deref()
     }
 
-    /// `success` of a response (bool), or None if absent. A string "true"/"false" is read too.
+    /// `success`: a bool from a JSON bool or the strings "true"/"false" (any case,
+    /// trimmed); None otherwise.
     #[getter]
-    fn success(&self, py: Python<'_>) -> PyResult<Option<bool>> {
-        match self.fields.bind(py).get_item("success")? {
-            None => Ok(None),
-            Some(v) if v.is_none() => Ok(None),
-            Some(v) => {
-                if let Ok(b) = v.cast::<PyBool>() {
-                    return Ok(Some(b.is_true()));
-                }
-                match &*v.str()?.to_cow()? {
-                    "true" => Ok(Some(true)),
-                    "false" => Ok(Some(false)),
-                    _ => Ok(None),
-                }
-            }
-        }
+    fn success(&self) -> Option<bool> {
+        self.status.success
     }
 
     /// Whether the message carried a signature that verified.
@@ -716,25 +747,38 @@ impl PyMessage {
     }
 }
 
-/// Whether `data` is probably big enough for pack to sign and encrypt on two cores: a
-/// cheap guess from the number of members and list items at the top level.
-fn looks_large(data: &Bound<'_, PyAny>) -> bool {
-    let Ok(d) = data.cast::<PyDict>() else { return false };
+/// The data's top-level members plus the items of the lists among them: the size hint
+/// `binding::pack` takes (0 for data that is not a dict).
+fn top_level_items(data: &Bound<'_, PyAny>) -> usize {
+    let Ok(d) = data.cast::<PyDict>() else { return 0 };
     let mut n = d.len();
     for (_, v) in d.iter() {
         if let Ok(l) = v.cast::<PyList>() {
             n += l.len();
         }
     }
-    n >= 32
+    n
+}
+
+/// The Python objects of an unpacked message: its data (straight from its JSON text, or
+/// from its value) and its fields, with one converter so that they share strings.
+fn build_message(py: Python<'_>, contents: Contents<'_>) -> PyResult<(Py<PyAny>, Py<PyDict>)> {
+    let mut conv = Converter::new(py);
+    let data = match contents.data() {
+        Data::Text(text) => parse_to_py(&mut conv, text, contents.limits(), |e| contents.json_error(e))?,
+        Data::Value(v) => conv.convert(v)?,
+    };
+    let fields = conv.members(contents.fields())?;
+    Ok((data.unbind(), fields.unbind()))
 }
 
 /// A Message as Python objects. One converter may serve many messages (a batch chunk), so
 /// that their field names and common values are shared too.
 fn message_to_py<'v>(conv: &mut Converter<'_, 'v>, m: &'v mut Message) -> PyResult<PyMessage> {
     let sign_text = m.sign_text.take();
+    let status = std::mem::take(&mut m.status);
     let m: &'v Message = m;
-    Ok(PyMessage { data: conv.convert(&m.data)?.unbind(), fields: conv.members(&m.fields)?.unbind(), sign_text })
+    Ok(PyMessage { data: conv.convert(&m.data)?.unbind(), fields: conv.members(&m.fields)?.unbind(), sign_text, status })
 }
 
 /// Packs and unpacks envelopes for one set of credentials.
@@ -751,23 +795,18 @@ impl PyEnvelopeCodec {
         timestamp: Option<String>,
         version: String,
         fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Vec<(Text, Value)>> {
+    ) -> PyResult<Members> {
         let limits = self.inner.limits();
-        if looks_large(data) {
-            // Wake the helper now: it signs while pack encrypts (see overlap.rs).
-            crate::overlap::prepare();
-        }
-        let data = to_value(data, 0, limits).py(py)?;
-        let mut extra = Vec::new();
-        if let Some(f) = fields {
-            for (k, v) in f.iter() {
-                extra.push((Text::new(k.extract::<String>()?), to_value(&v, 1, limits).py(py)?));
+        binding::pack(&Gil(py), &self.inner, top_level_items(data), || {
+            let data = to_value(data, 0, limits).py(py)?;
+            let mut extra = Vec::new();
+            if let Some(f) = fields {
+                for (k, v) in f.iter() {
+                    extra.push((Text::new(k.extract::<String>()?), to_value(&v, 1, limits).py(py)?));
+                }
             }
-        }
-        let opts = PackOptions { timestamp, version: Some(version), fields: extra };
-        let codec = &self.inner;
-        let (members, _) = py.detach(|| codec.pack(data, opts)).py(py)?;
-        Ok(members)
+            Ok((data, PackOptions { timestamp, version: Some(version), fields: extra }))
+        })
     }
 }
 
@@ -787,7 +826,10 @@ impl PyEnvelopeCodec {
 
     /// Sign and encrypt `data` into a wire envelope (a dict). Extra keyword fields
     /// (`code`, `message`, `success`, ...) are added at the top level and signed.
-    #[pyo3(signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields))]
+    #[pyo3(
+        signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields),
+        text_signature = "($self, data, *, timestamp=None, version='2.0.1', **fields)"
+    )]
     fn pack(
         &self,
         py: Python<'_>,
@@ -801,7 +843,10 @@ impl PyEnvelopeCodec {
     }
 
     /// Like `pack`, as compact UTF-8 JSON bytes ready to POST.
-    #[pyo3(signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields))]
+    #[pyo3(
+        signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields),
+        text_signature = "($self, data, *, timestamp=None, version='2.0.1', **fields)"
+    )]
     fn pack_json<'py>(
         &self,
         py: Python<'py>,
@@ -815,58 +860,35 @@ impl PyEnvelopeCodec {
     }
 
     /// Decrypt, verify and return the message. `envelope` is a dict, or the body as
-    /// str/bytes (preferred: numbers keep their literal).
+    /// str/bytes (preferred: numbers keep their literal). With `require_signature=False`
+    /// an unsigned envelope (a gateway's bare refusal) is read too: `signed` is then False
+    /// and nothing in it is verified.
     #[pyo3(signature = (envelope, *, require_signature = true))]
     fn unpack(&self, py: Python<'_>, envelope: &Bound<'_, PyAny>, require_signature: bool) -> PyResult<PyMessage> {
         let codec = &self.inner;
-        let opened = if let Ok(b) = envelope.cast::<PyBytes>() {
-            let body = b.as_bytes();
-            if body.len() >= 2 * envelope::OVERLAP_BYTES {
-                crate::overlap::prepare();
-            }
-            py.detach(|| codec.parse(body).and_then(|m| codec.open_text(m, require_signature)?.decrypt(codec))).py(py)?
-        } else {
-            let members = envelope_members(py, envelope, codec.limits())?;
-            py.detach(|| codec.open_text(members, require_signature)?.decrypt(codec)).py(py)?
+        // Text is parsed by the core with the GIL released; a dict is converted first.
+        let text = match envelope.cast::<PyString>() {
+            Ok(s) => Some(str_text(s)?),
+            Err(_) => None,
         };
-        let large = opened.is_signed() && opened.text_len() >= envelope::OVERLAP_BYTES;
-        if !large {
-            let mut msg = py
-                .detach(|| -> Result<Message, Error> {
-                    let opened = opened.parse(codec)?;
-                    let text = opened.verify(codec)?;
-                    Ok(opened.into_message(text))
-                })
-                .py(py)?;
-            return message_to_py(&mut Converter::new(py), &mut msg);
-        }
-        // A large message, on two cores: the helper builds the sign text straight from the
-        // data's JSON text and hashes it, while this thread computes the signature's curve
-        // point and then, holding the GIL, parses the same text straight into Python
-        // objects (dropped if the signature fails).
-        let opened = Arc::new(opened);
-        let (on_helper, helper_codec) = (opened.clone(), codec.clone());
-        let digesting = crate::overlap::spawn(move || on_helper.digest(&helper_codec));
-        let prepared = py.detach(|| opened.prepare(codec));
-        let mut conv = Converter::new(py);
-        let data = parse_to_py(&mut conv, opened.text().unwrap_or_default(), codec.limits(), |e| opened.json_error(e))
-            .map(Bound::unbind);
-        let digested = py.detach(|| digesting.wait());
-        // A JSON error is the same on both threads; report this thread's.
-        let data = data?;
-        let text = py.detach(|| opened.conclude(codec, prepared?, digested?)).py(py)?;
-        let fields = conv.members(opened.fields())?.unbind();
-        drop(conv);
-        // Wiping and freeing the decrypted text is left to the helper.
-        crate::overlap::discard(opened);
-        Ok(PyMessage { data, fields, sign_text: text })
+        let input = match (envelope.cast::<PyBytes>(), &text) {
+            (Ok(b), _) => binding::Envelope::Body(b.as_bytes()),
+            (_, Some(t)) => binding::Envelope::Body(t.as_bytes()),
+            _ => binding::Envelope::Members(envelope_members(py, envelope, codec.limits())?),
+        };
+        let out = binding::unpack(&Gil(py), codec, input, require_signature, |c| build_message(py, c))?;
+        let (data, fields) = out.built;
+        Ok(PyMessage { data, fields, sign_text: out.sign_text, status: out.status })
     }
 
     /// Pack many `data` objects on every core (the GIL is released while signing and
     /// encrypting). Returns a list in the same order: the JSON bytes of each envelope, or
     /// the MedpayError that item raised; one bad item never fails the batch.
     /// `threads` caps the worker threads (default: one per core).
-    #[pyo3(signature = (items, *, timestamp = None, version = envelope::VERSION.to_string(), threads = None))]
+    #[pyo3(
+        signature = (items, *, timestamp = None, version = envelope::VERSION.to_string(), threads = None),
+        text_signature = "($self, items, *, timestamp=None, version='2.0.1', threads=None)"
+    )]
     fn pack_many<'py>(
         &self,
         py: Python<'py>,
@@ -877,12 +899,7 @@ impl PyEnvelopeCodec {
     ) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
         let limits = self.inner.limits();
-        let codec = self.inner.clone();
         let opts = PackOptions { timestamp, version: Some(version), fields: vec![] };
-        let mut pipeline = Pipeline::new(
-            move |item: Result<Value, Error>| item.and_then(|v| codec.pack_json(v, opts.clone())),
-            threads,
-        );
         let emit = |packed: Vec<Result<String, Error>>| -> PyResult<()> {
             for r in packed {
                 match r {
@@ -892,7 +909,8 @@ impl PyEnvelopeCodec {
             }
             Ok(())
         };
-        run_batch(py, items, &mut pipeline, |item| Ok(to_value(&item, 0, limits)), emit)?;
+        let input = |item: Bound<'py, PyAny>| Ok(to_value(&item, 0, limits));
+        binding::pack_many(&Gil(py), &self.inner, items.try_iter()?, opts, threads, input, emit)?;
         Ok(out)
     }
 
@@ -906,22 +924,8 @@ impl PyEnvelopeCodec {
         require_signature: bool,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        enum Input {
-            Body(Vec<u8>),
-            Members(Members),
-            Bad(Error),
-        }
         let out = PyList::empty(py);
-        let codec = self.inner.clone();
-        let limits = codec.limits();
-        let mut pipeline = Pipeline::new(
-            move |item: Input| match item {
-                Input::Body(b) => codec.unpack_json(&b, require_signature),
-                Input::Members(m) => codec.unpack(m, require_signature),
-                Input::Bad(e) => Err(e),
-            },
-            threads,
-        );
+        let limits = self.inner.limits();
         let emit = |mut opened: Vec<Result<Message, Error>>| -> PyResult<()> {
             let mut conv = Converter::new(py);
             for r in opened.iter_mut() {
@@ -932,22 +936,25 @@ impl PyEnvelopeCodec {
             }
             Ok(())
         };
-        let input = |item: Bound<'py, PyAny>| -> PyResult<Input> {
+        let input = |item: Bound<'py, PyAny>| -> PyResult<BatchEnvelope> {
             Ok(if let Ok(b) = item.cast::<PyBytes>() {
-                Input::Body(b.as_bytes().to_vec())
+                BatchEnvelope::Body(b.as_bytes().to_vec())
             } else if let Ok(s) = item.cast::<PyString>() {
-                Input::Body(s.to_cow()?.as_bytes().to_vec())
+                BatchEnvelope::Body(s.to_cow()?.as_bytes().to_vec())
             } else if item.cast::<PyDict>().is_ok() {
                 match to_value(&item, 0, limits) {
-                    Ok(Value::Object(m)) => Input::Members(m),
-                    Ok(_) => Input::Bad(Error::Envelope("an envelope is a JSON object".into())),
-                    Err(e) => Input::Bad(e),
+                    Ok(Value::Object(m)) => BatchEnvelope::Members(m),
+                    Ok(_) => BatchEnvelope::Invalid(Error::envelope("an envelope is a JSON object")),
+                    Err(e) => BatchEnvelope::Invalid(e),
                 }
             } else {
-                Input::Bad(Error::Envelope(format!("an envelope is bytes, str or dict, not {}", type_name(&item))))
+                BatchEnvelope::Invalid(Error::envelope(format!(
+                    "an envelope is bytes, str or dict, not {}",
+                    type_name(&item)
+                )))
             })
         };
-        run_batch(py, envelopes, &mut pipeline, input, emit)?;
+        binding::unpack_many(&Gil(py), &self.inner, envelopes.try_iter()?, require_signature, threads, input, emit)?;
         Ok(out)
     }
 
@@ -971,39 +978,6 @@ impl PyEnvelopeCodec {
 
 // ---------------------------------------------------------------------------------------
 // Functions
-
-/// Items converted, processed in parallel and converted back per chunk (pipelined, see
-/// `batch::Pipeline`), so a batch's memory stays proportional to its inputs and outputs
-/// plus a chunk or two.
-const BATCH_CHUNK: usize = 256;
-
-/// Feed `items` through `pipeline` in chunks of BATCH_CHUNK: `input` converts each item
-/// (with the GIL), `emit` takes each chunk's results in order (with the GIL); the GIL is
-/// released while the pipeline runs.
-fn run_batch<'py, T: Send + 'static, R: Send + 'static>(
-    py: Python<'py>,
-    items: &Bound<'py, PyAny>,
-    pipeline: &mut Pipeline<T, R>,
-    mut input: impl FnMut(Bound<'py, PyAny>) -> PyResult<T>,
-    mut emit: impl FnMut(Vec<R>) -> PyResult<()>,
-) -> PyResult<()> {
-    let mut chunk = Vec::with_capacity(BATCH_CHUNK);
-    for item in items.try_iter()? {
-        chunk.push(input(item?)?);
-        if chunk.len() == BATCH_CHUNK {
-            if let Some(done) = py.detach(|| pipeline.push(std::mem::take(&mut chunk))) {
-                emit(done)?;
-            }
-        }
-    }
-    if let Some(done) = py.detach(|| pipeline.push(chunk)) {
-        emit(done)?;
-    }
-    if let Some(done) = py.detach(|| pipeline.finish()) {
-        emit(done)?;
-    }
-    Ok(())
-}
 
 fn bytes_items(items: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<u8>>> {
     items.try_iter()?.map(|i| i?.extract::<Vec<u8>>()).collect()
@@ -1096,10 +1070,10 @@ pub struct PyDiagnosis {
 
 #[pymethods]
 impl PyDiagnosis {
-    /// The protocol's sign text (ends with the appSecret: do not log it).
+    /// The protocol's sign text, the appSecret masked as `********` wherever it stands.
     #[getter]
     fn sign_text(&self) -> &str {
-        &self.inner.sign_text
+        self.inner.shown_sign_text()
     }
     #[getter]
     fn verifies(&self) -> bool {
@@ -1110,9 +1084,10 @@ impl PyDiagnosis {
     fn variant(&self) -> Option<&str> {
         self.inner.variant.as_deref()
     }
+    /// The text the signer signed, when a variant explains it; the appSecret masked.
     #[getter]
     fn variant_sign_text(&self) -> Option<&str> {
-        self.inner.variant_sign_text.as_deref()
+        self.inner.shown_variant_sign_text()
     }
     /// Whether encData could not be decrypted (the appSecret or appId is probably wrong).
     #[getter]
@@ -1149,7 +1124,9 @@ fn diagnose(
     Ok(PyDiagnosis { inner: crate::diagnose::diagnose(&members, app_secret, &pk) })
 }
 
-/// For published test vectors only: sign with a given k. A fixed k reveals the key.
+/// For published test vectors only: sign with a given k. A fixed k reveals the key, so
+/// this exists only in builds with the `fixed-k-vectors` feature, never in the wheel.
+#[cfg(feature = "fixed-k-vectors")]
 #[pyfunction]
 #[pyo3(signature = (private_key, message, k, uid = DEFAULT_UID))]
 fn _sign_with_fixed_k<'py>(
@@ -1160,11 +1137,11 @@ fn _sign_with_fixed_k<'py>(
     uid: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
     let k: [u8; 32] = k.try_into().map_err(|_| PyTypeError::new_err("k is 32 bytes"))?;
-    let e = sm2::signature::message_digest(private_key.inner.public_key(), message, uid).py(py)?;
+    let e = crate::sm2::signature::message_digest(private_key.inner.public_key(), message, uid).py(py)?;
     let sig = private_key
         .inner
         .sign_digest_with_k(&e, &k)
-        .ok_or_else(|| to_py_err(py, Error::Signature("k is out of range for this message".into())))?;
+        .ok_or_else(|| to_py_err(py, Error::signature("k is out of range for this message")))?;
     Ok(PyBytes::new(py, &sig))
 }
 
@@ -1182,6 +1159,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign_text, m)?)?;
     m.add_function(wrap_pyfunction!(derive_sm4_key, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose, m)?)?;
+    #[cfg(feature = "fixed-k-vectors")]
     m.add_function(wrap_pyfunction!(_sign_with_fixed_k, m)?)?;
     m.add_function(wrap_pyfunction!(sign_many, m)?)?;
     m.add_function(wrap_pyfunction!(verify_many, m)?)?;

@@ -498,6 +498,31 @@ fn top_level_with<'v>(
     out
 }
 
+/// What stands for the appSecret wherever a sign text is shown ([`mask_secret`]).
+pub const SECRET_MASK: &str = "********";
+
+/// A sign text fit to show: the appSecret that ends it (`…&key=<appSecret>`) replaced by
+/// [`SECRET_MASK`], its bytes wiped. A text that does not end with the secret is returned
+/// as it is. Only the end is masked: that is where the text's own copy of the secret
+/// stands, and a short secret (`"K"`) must not mangle the rest of the text.
+///
+/// ```
+/// use medpay_core::sign_text::mask_secret;
+/// assert_eq!(mask_secret("appId=A1&key=S3CRET".to_string(), "S3CRET"), "appId=A1&key=********");
+/// ```
+pub fn mask_secret(text: String, app_secret: &str) -> String {
+    if app_secret.is_empty() || !text.ends_with(app_secret) {
+        return text;
+    }
+    let keep = text.len() - app_secret.len();
+    let mut bytes = text.into_bytes();
+    zeroize::Zeroize::zeroize(&mut bytes[keep..]);
+    bytes.truncate(keep);
+    bytes.extend_from_slice(SECRET_MASK.as_bytes());
+    // Cut where the secret began, a character boundary: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
 /// Whether a top-level field is left out whatever its place: null or `""`, or a value
 /// whose text is blank (Java's `trim()`) or `null` (a string so, or an empty array).
 fn drops_before_rendering(v: &Field<'_>, style: Style) -> bool {
@@ -515,6 +540,19 @@ fn drops_before_rendering(v: &Field<'_>, style: Style) -> bool {
 mod tests {
     use super::*;
     use crate::json::{parse, Limits};
+
+    #[test]
+    fn the_secret_at_the_end_of_a_sign_text_is_masked_and_only_there() {
+        let text = sign_text(&obj(r#"{"appId":"KAPP","data":{"k":"K"}}"#), "K", KeyOrder::Ordinal);
+        assert_eq!(text, r#"appId=KAPP&data={"k":"K"}&key=K"#);
+        assert_eq!(mask_secret(text, "K"), format!(r#"appId=KAPP&data={{"k":"K"}}&key={SECRET_MASK}"#));
+        let long = "4117E877F5FA0A0188891283E4B617D5";
+        let shown = mask_secret(format!("a=张三&key={long}"), long);
+        assert_eq!(shown, "a=张三&key=********");
+        // Nothing to mask: the text is returned as it is.
+        assert_eq!(mask_secret("a=1&key=OTHER".into(), long), "a=1&key=OTHER");
+        assert_eq!(mask_secret("a=1&key=".into(), ""), "a=1&key=");
+    }
 
     pub(crate) fn obj(s: &str) -> Vec<(Text, Value)> {
         match parse(s.as_bytes(), Limits::default()).unwrap() {
