@@ -31,7 +31,7 @@ Loader = Callable[..., mp.Credentials]
 
 
 def _from_classmethod(config: Any, org_codg: Optional[str] = None) -> mp.Credentials:
-    return mp.Credentials.from_sandbox_config(config, org_codg)  # type: ignore[attr-defined,no-any-return]
+    return mp.Credentials.from_sandbox_config(config, org_codg)
 
 
 # Credentials.from_sandbox_config is the native side's (it calls institution_credentials);
