@@ -313,3 +313,12 @@ def test_models_copy_and_pickle():
 def test_json_schema_uses_the_wire_names():
     schema = m.RefundRequest.model_json_schema()
     assert "totlRefdAmt" in schema["properties"] and "refdType" in schema["properties"]
+
+
+def test_the_models_do_not_override_pydantics_entry_points():
+    # Before, __init__, model_validate, model_validate_json and __setattr__ were replaced,
+    # which is how the entry points came to disagree.
+    for model_cls in MODELS:
+        ours = model_cls.__mro__[: model_cls.__mro__.index(pydantic.BaseModel)]
+        for name in ("__init__", "model_validate", "model_validate_json", "__setattr__"):
+            assert not [c for c in ours if name in vars(c)], (model_cls, name)
