@@ -38,7 +38,7 @@ from medpay_core.models import (
     VoucherDecodeRequest,
     VoucherDecodeResponse,
 )
-from medpay_core.sandbox import institution_credentials
+
 
 #: The institution's code, as the sandbox config generated with ``org_codg`` knows it.
 ORG_CODG = "H35010200001"
@@ -105,7 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the patient to pay")
     args = p.parse_args(argv)
 
-    creds = institution_credentials(args.config, args.org_codg)
+    creds = mp.Credentials.from_sandbox_config(args.config, args.org_codg)
     pay_auth_no, person = scan_voucher(args.url, creds)
     print(f"6101 e-voucher decoded: idType {person.id_type}, idNo {masked(person.id_no)}", flush=True)
 

@@ -5,7 +5,7 @@ center unpacks it and answers, the institution unpacks the answer into its model
 
 The keys are made on the spot; in production the institution holds its own SM2 key and
 the center's public key (``mp.Credentials``), or loads the sandbox's with
-``medpay_core.sandbox.institution_credentials``.
+``mp.Credentials.from_sandbox_config``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import uvicorn
 import medpay_core as mp
 from medpay_core.asgi import create_app
 from medpay_core.models import SettlementNotice
-from medpay_core.sandbox import institution_credentials
+
 
 
 class Ledger:
@@ -55,7 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--store", default="notices.sqlite3", help="the SQLite file of processed notices")
     args = p.parse_args(argv)
 
-    codec = mp.EnvelopeCodec(institution_credentials(args.config, args.org_codg))
+    codec = mp.EnvelopeCodec(mp.Credentials.from_sandbox_config(args.config, args.org_codg))
     ledger = Ledger()
     store = mp.SQLiteNoticeStore(args.store)
     app = create_app(codec, ledger.record, store=store)

@@ -487,7 +487,7 @@ def test_read_json_object_reads_with_the_native_parser():
     for bad, says in [(b'{"a":1,"a":2}', "duplicate"), (b'{"a":NaN}', "at byte 5"),
                       (b'{"a":' + b"[" * 64 + b"]" * 64 + b"}", "deeper than 64 levels"),
                       (b"[1]", "not a JSON object"), (b'"{}"', "not a JSON object"),
-                      (b'{"a":1},"b":2', "not one JSON object"), (b'{"a":1} x', "invalid JSON"),
+                      (b'{"a":1},"b":2', "invalid JSON"), (b'{"a":1} x', "invalid JSON"),
                       (b'{"a":"\xff"}', "UTF-8")]:
         with pytest.raises(mp.EnvelopeError, match=says):
             read_json_object(bad)

@@ -18,6 +18,7 @@ __all__ = [
     "sm4_ecb_encrypt",
     "sm4_ecb_decrypt",
     "sign_text",
+    "parse_json",
     "derive_sm4_key",
     "diagnose",
     "sign_many",
@@ -157,6 +158,16 @@ class Diagnosis:
 def sm3(data: bytes) -> bytes: ...
 def sm4_ecb_encrypt(key: bytes, data: bytes) -> bytes: ...
 def sm4_ecb_decrypt(key: bytes, data: bytes) -> bytes: ...
+def parse_json(text: Union[str, bytes], *, max_bytes: int = ..., max_depth: int = 64) -> Any:
+    """JSON text as Python values (``int``, ``Decimal`` with its literal, ``str``, ...),
+    read by the core's parser: duplicate keys, NaN, nesting deeper than ``max_depth`` or
+    text over ``max_bytes`` (8 MiB) are an EnvelopeError.
+
+    >>> parse_json(b'{"n": 12.30}')
+    {'n': Decimal('12.30')}
+    """
+    ...
+
 def sign_text(message: _Envelope, app_secret: str, *, key_order: _KeyOrder = "ordinal") -> str:
     """The exact text SM2 signs, ``key=<app_secret>`` at its end (not masked: a secret)."""
 def derive_sm4_key(app_id: str, app_secret: str) -> bytes: ...

@@ -54,7 +54,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -62,7 +61,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, cast, get_args, runtime_checkable
 
-from ._native import Credentials, EnvelopeCodec
+from ._native import Credentials, EnvelopeCodec, parse_json
 from .credentials import CredentialsLike, as_codec
 from .errors import DecryptError, EnvelopeError, MedpayError, SignatureError, UnknownAppIdError, ValidationError
 from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, validate
@@ -278,31 +277,7 @@ _DEFAULT_STORE = MemoryNoticeStore()
 # Every JSON body medpay receives is read by the one parser of the native core (its
 # grammar, its size and depth limits, its duplicate-key rule), never by the stdlib json
 # module, which takes the last of two duplicate keys, reads NaN and crashes with
-# RecursionError on deep nesting. The core parses JSON only as an envelope, so a body
-# that is not one of ours yet (a notice before we know its appId, an institution's
-# reply, a form posted as JSON) is read as the plaintext ``data`` of a blank, unsigned
-# envelope. The prefix holds every member an envelope has, so the body's own members
-# stay its own: any member it smuggles next to itself (``{...},"x":1``) shows up among
-# the envelope's fields and is refused, and one of the prefix's (``appId``, ``data``)
-# is a duplicate key.
-_READER_APP_ID = "MEDPAYBODYREADER"
-_READER_PREFIX = ('{"appId":"%s","encType":"SM4","signType":"SM2","timestamp":"0","version":"2.0.1",'
-                  '"data":' % _READER_APP_ID).encode("ascii")
-_READER_FIELDS = {"appId", "encType", "signType", "timestamp", "version"}
-#: The deepest nesting and the largest body read: the codec's defaults, plus the one
-#: level and the bytes of the blank envelope around the body.
-MAX_DEPTH = 64
-MAX_BYTES = 8 * 1024 * 1024
-_READER = EnvelopeCodec(Credentials(_READER_APP_ID, "0" * 32), max_depth=MAX_DEPTH + 1,
-                        max_bytes=MAX_BYTES + len(_READER_PREFIX) + 1)
-_AT_BYTE = re.compile(r"at byte (\d+)")
-_DEEPER = re.compile(r"deeper than (\d+) levels")
-
-
-def _as_read(message: str) -> str:
-    # The core's message counts bytes and levels of the blank envelope: count the body's.
-    message = _AT_BYTE.sub(lambda m: f"at byte {max(0, int(m.group(1)) - len(_READER_PREFIX))}", message)
-    return _DEEPER.sub(lambda m: f"deeper than {int(m.group(1)) - 1} levels", message)
+# RecursionError on deep nesting.
 
 
 def read_json_object(body: Union[bytes, str]) -> dict[str, Any]:
@@ -317,19 +292,12 @@ def read_json_object(body: Union[bytes, str]) -> dict[str, Any]:
     >>> read_json_object(b'{"a":1,"a":2}')
     Traceback (most recent call last):
     ...
-    medpay_core.errors.EnvelopeError: envelope: duplicate JSON key "a"
+    medpay_core.errors.EnvelopeError: body: duplicate JSON key "a"
     """
-    text = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    if text.lstrip(b" \t\r\n")[:1] != b"{":
-        # Only an object: a JSON string would be read as the JSON text inside it.
+    value = parse_json(body if isinstance(body, str) else bytes(body))
+    if not isinstance(value, dict):
         raise EnvelopeError("the body is not a JSON object")
-    try:
-        msg = _READER.unpack(_READER_PREFIX + text + b"}", require_signature=False)
-    except MedpayError as e:
-        raise EnvelopeError(_as_read(str(e))) from None
-    if set(msg.fields) != _READER_FIELDS or not isinstance(msg.data, dict):
-        raise EnvelopeError("the body is not one JSON object")
-    return msg.data
+    return value
 
 
 # -- 6302 ----------------------------------------------------------------------------------

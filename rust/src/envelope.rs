@@ -219,6 +219,12 @@ pub fn data_string_json_error(e: JsonError) -> Error {
     Error::envelope(format!("data: {e}"))
 }
 
+/// The error for a body that is not acceptable JSON, read before it is known to be an
+/// envelope (a callback, the sandbox, a file): the same refusals as an envelope's.
+pub fn body_json_error(e: JsonError) -> Error {
+    Error::envelope(format!("body: {e}"))
+}
+
 /// Parse an envelope's JSON text within `limits`: its members, or an EnvelopeError (not
 /// JSON, not an object, duplicate keys, over the limits).
 ///

@@ -1044,6 +1044,23 @@ fn sm4_ecb_decrypt<'py>(py: Python<'py>, key: &[u8], data: &[u8]) -> PyResult<Bo
     Ok(PyBytes::new(py, &p))
 }
 
+/// JSON text (str or bytes) as Python values, read by the core's parser with the
+/// envelope's limits: duplicate keys, NaN, too deep or too large are an EnvelopeError.
+#[pyfunction]
+#[pyo3(signature = (text, *, max_bytes = 8 * 1024 * 1024, max_depth = 64))]
+fn parse_json<'py>(py: Python<'py>, text: &Bound<'py, PyAny>, max_bytes: usize, max_depth: usize) -> PyResult<Bound<'py, PyAny>> {
+    let limits = Limits { max_bytes, max_depth };
+    let mut conv = Converter::new(py);
+    if let Ok(b) = text.cast::<PyBytes>() {
+        return parse_to_py(&mut conv, b.as_bytes(), limits, envelope::body_json_error);
+    }
+    if let Ok(s) = text.cast::<PyString>() {
+        let s = str_text(s)?;
+        return parse_to_py(&mut conv, s.as_bytes(), limits, envelope::body_json_error);
+    }
+    Err(PyTypeError::new_err(format!("expected str or bytes, not {}", type_name(text))))
+}
+
 /// The sign text of a message (dict, or its JSON text) with plaintext `data`, or with
 /// `encData`, which is decrypted with the key derived from its appId and `app_secret`.
 #[pyfunction]
@@ -1157,6 +1174,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sm4_ecb_encrypt, m)?)?;
     m.add_function(wrap_pyfunction!(sm4_ecb_decrypt, m)?)?;
     m.add_function(wrap_pyfunction!(sign_text, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_json, m)?)?;
     m.add_function(wrap_pyfunction!(derive_sm4_key, m)?)?;
     m.add_function(wrap_pyfunction!(diagnose, m)?)?;
     #[cfg(feature = "fixed-k-vectors")]
