@@ -510,3 +510,12 @@ def test_a_deposit_is_never_negative_and_the_schema_says_so():
     assert m.CashierEncData.from_wire({"payAuthNo": "A1", "deposit": "0"}).deposit == Decimal("0")
     literal, number = m.CashierEncData.model_json_schema()["properties"]["deposit"]["anyOf"][0]["anyOf"]
     assert not literal["pattern"].startswith("^-") and number["minimum"] == 0
+
+
+def test_ext_json_text_is_read_by_the_one_parser_duplicate_keys_and_nan_refused():
+    # Before, the stdlib json module read it: the last of two keys won and NaN passed.
+    dup = '{"merchantNo":"M1","merchantNo":"M2","terminalNo":"T1","isvNo":"I1"}'
+    assert fails(m.RefundRequest, {**REFUND, "expContent": dup}) == {("expContent", "format")}
+    assert fails(m.RefundResponse, {**REFUND_RESPONSE, "extData": '{"a": NaN}'}) == {("extData", "format")}
+    kept = m.RefundResponse.from_wire({**REFUND_RESPONSE, "extData": '{"a": 1.50}'})
+    assert str(kept.ext_data.model_extra["a"]) == "1.50"

@@ -60,7 +60,8 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticUndefined
 
-from ..errors import FieldError, ValidationError
+from .._native import parse_json
+from ..errors import EnvelopeError, FieldError, ValidationError
 
 __all__ = [
     "WireModel",
@@ -368,12 +369,14 @@ def items(wire: str, title: str = "", *, required: bool = False) -> Any:
 
 # --------------------------------------------------------------------------- JSON text
 
-def _parse_json(text: Union[str, bytes, bytearray]) -> Any:
-    """A sub-object's JSON text (not an envelope), number literals kept as Decimal."""
+def _parse_json(text: str) -> Any:
+    """A sub-object's JSON text, read by the core's parser (the one JSON reader of the
+    package: number literals kept, duplicate keys, NaN and deep nesting refused)."""
     try:
-        return json.loads(text, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        raise _fail("format", "must be a JSON object (the text is not JSON)") from None
+        return parse_json(text)
+    except EnvelopeError:
+        raise _fail("format", "must be a JSON object (the text is not JSON, or has a "
+                              "duplicate key, NaN or too deep nesting)") from None
 
 
 def _nested(row: _Row, v: Any, handler: ValidatorFunctionWrapHandler) -> Any:

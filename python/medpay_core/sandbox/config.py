@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
-from .._native import Credentials, EnvelopeCodec, SM2PrivateKey, SM2PublicKey
-from ..errors import KeyFormatError, MedpayError
+from .._native import Credentials, EnvelopeCodec, SM2PrivateKey, SM2PublicKey, parse_json
+from ..errors import EnvelopeError, KeyFormatError, MedpayError
 from .split import Ratios
 
 
@@ -168,8 +168,7 @@ def load_config(path: Union[str, "os.PathLike[str]"]) -> SandboxConfig:
     >>> len(load_config(path).institutions)
     1
     """
-    with open(path, encoding="utf-8") as f:
-        return parse_config(json.load(f))
+    return parse_config(_raw_config(path))
 
 
 ConfigSource = Union[str, "os.PathLike[str]", SandboxConfig, Mapping[str, Any]]
@@ -182,12 +181,12 @@ def _raw_config(config: ConfigSource) -> Mapping[str, Any]:
         return config
     if isinstance(config, (str, os.PathLike)):
         try:
-            with open(config, encoding="utf-8") as f:
-                raw = json.load(f)
+            with open(config, "rb") as f:
+                raw = parse_json(f.read())
         except OSError as e:
             raise MedpayError(f"sandbox config {os.fspath(config)}: {e.strerror}") from None
-        except ValueError as e:
-            raise MedpayError(f"sandbox config {os.fspath(config)} is not JSON: {e}") from None
+        except EnvelopeError as e:
+            raise MedpayError(f"sandbox config {os.fspath(config)} is not JSON the core reads: {e}") from None
         if not isinstance(raw, dict):
             raise MedpayError(f"sandbox config {os.fspath(config)} is not a JSON object")
         return raw
