@@ -519,3 +519,41 @@ def test_ext_json_text_is_read_by_the_one_parser_duplicate_keys_and_nan_refused(
     assert fails(m.RefundResponse, {**REFUND_RESPONSE, "extData": '{"a": NaN}'}) == {("extData", "format")}
     kept = m.RefundResponse.from_wire({**REFUND_RESPONSE, "extData": '{"a": 1.50}'})
     assert str(kept.ext_data.model_extra["a"]) == "1.50"
+
+
+def test_a_huge_exponent_in_an_ext_object_is_refused_without_writing_it_out():
+    # Issue 12, F9: 1E+999999999 in expContent cost ~1.7 GB (its JSON text was written out
+    # to measure it against the 4000 characters). Memory, not time, is what is checked.
+    import tracemalloc
+    huge = {**UNIONPAY, "x": Decimal("1E+999999999")}
+    tracemalloc.start()
+    try:
+        got = fails(m.RefundRequest, {**REFUND, "expContent": huge})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == {("expContent", "max_length")}
+    assert peak < 10 * 1024 * 1024
+
+
+def test_a_megabyte_of_trailing_zeros_in_an_amount_is_read_in_one_pass():
+    # Issue 12, F4: the inbound amount check was quadratic in trailing zeros (a 1 MiB
+    # notice held a worker for ~10 minutes). Now pydantic's decimal check: one pass.
+    n = m.OrderSyncNotice.from_wire({**ORDER_SYNC, "feeSumamt": "25.8" + "0" * (1 << 20)})
+    assert n.fee_sumamt == Decimal("25.8")
+
+
+def test_reprs_and_errors_mask_personal_data():
+    # Issue 12, F12: model reprs showed idNo and userName; pydantic's errors echoed the input.
+    import pydantic
+    q = m.QueryOrderRequest(pay_ord_id="ORD1", org_codg="H35010200001", pay_token="T1",
+                            id_no="350181199011193519", user_name="张三丰", id_type="01")
+    for shown in (repr(q), str(q)):
+        assert "350181199011193519" not in shown and "张三丰" not in shown
+        assert "350181********3519" in shown and "张**" in shown
+    with pytest.raises(pydantic.ValidationError) as exc:
+        m.QueryOrderRequest(pay_ord_id="ORD1", org_codg="H35010200001", pay_token="T1",
+                            id_no="350181199011193519" * 3, user_name="张三丰" * 20, id_type="01")
+    assert "350181199011193519" not in str(exc.value) and "张三丰" not in str(exc.value)
+    extra = m.QueryOrderResponse.from_wire({**QUERY_RESPONSE, "mobile": "13812345678"})
+    assert "13812345678" not in repr(extra) and "138****5678" in repr(extra)

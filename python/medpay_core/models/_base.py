@@ -62,6 +62,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticUndefin
 
 from .._native import parse_json
 from ..errors import EnvelopeError, FieldError, ValidationError
+from ..masking import mask_value
 
 __all__ = [
     "WireModel",
@@ -399,10 +400,37 @@ def _nested(row: _Row, v: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         obj = handler(v)
     if obj is not None and row.max_length is not None:
         kept = _verbatim(obj)
-        size = len(kept) if kept is not None else len(compact_json(obj.to_wire()))
+        size = len(kept) if kept is not None else _json_length(obj.to_wire(), row.max_length)
         if size > row.max_length:
-            raise _fail("string_too_long", f"its JSON text is at most {row.max_length} characters, got {size}")
+            got = f"got {size}" if size <= 10 * row.max_length else "got far more"
+            raise _fail("string_too_long", f"its JSON text is at most {row.max_length} characters, {got}")
     return obj
+
+
+def _json_length(value: Any, limit: int) -> int:
+    """The length of ``compact_json(value)``, counted without writing it and given up once
+    past ``limit``: ``Decimal('1E+999999999')`` would be a billion characters of text."""
+    total, todo = 0, [value]
+    while todo and total <= limit:
+        v = todo.pop()
+        if isinstance(v, Decimal) and v.is_finite():
+            sign, digits, exp = v.as_tuple()
+            assert isinstance(exp, int)
+            n = len(digits)
+            total += sign + (n + exp if exp >= 0 else n + 1 if n > -exp else 2 - exp)
+        elif isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 4 * limit + 64:
+            total += limit + 1  # more digits than the limit; str() of it may not even be allowed
+        elif isinstance(v, Mapping):
+            total += 1 + max(len(v), 1)  # the braces and the separators
+            for k, x in v.items():
+                total += len(json.dumps(str(k), ensure_ascii=False)) + 1
+                todo.append(x)
+        elif isinstance(v, (list, tuple)):
+            total += 1 + max(len(v), 1)
+            todo.extend(v)
+        else:
+            total += len(compact_json(v))
+    return total
 
 
 def _verbatim(obj: "WireModel") -> Optional[str]:
@@ -548,8 +576,10 @@ class WireModel(BaseModel):
     {'payAuthNo': 'A1', 'deposit': Decimal('1.50')}
     """
 
+    # hide_input_in_errors: a value in an error may be an idNo or a name (PIPL).
     model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True,
-                              serialize_by_alias=True, validate_assignment=True)
+                              serialize_by_alias=True, validate_assignment=True,
+                              hide_input_in_errors=True)
 
     # (text, wire dict) of a sub-model read from JSON text, for to_wire to send the text
     # as given: it is signed as that string. Not a field: never on the wire by itself.
@@ -590,6 +620,11 @@ class WireModel(BaseModel):
             _raise_rules(cls.__name__, [err(w, "conflict", f"given twice with different values ({w}, {a})")
                                         for a, w in clash])
         return {k: v for k, v in data.items() if k not in {a for a, _ in twice}}
+
+    def __repr_args__(self) -> Any:
+        # Personal data (idNo, names, phone numbers) is masked in reprs and in str().
+        for name, value in super().__repr_args__():
+            yield name, (mask_value(name, value) if isinstance(name, str) else value)
 
     @classmethod
     def _medpay_rules(cls, v: Dict[str, Any], prefix: str) -> List[FieldError]:

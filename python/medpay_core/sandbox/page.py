@@ -12,23 +12,13 @@ from typing import Any, Mapping, Optional
 from . import cashier_page as _cp
 from .center import Order
 from .config import Institution
+from ..masking import mask_value
 
 CHANNELS = (("WX", "微信支付"), ("ZFB", "支付宝"), ("YL", "银联云闪付"))
 
 
 def _e(v: Any) -> str:
     return html.escape(str(v), quote=True)
-
-
-def mask_id_no(id_no: str) -> str:
-    """A certificate number with all but its first 6 and last 4 characters hidden.
-
-    >>> mask_id_no("350181199011193519")
-    '350181********3519'
-    """
-    if len(id_no) <= 10:
-        return "*" * len(id_no)
-    return id_no[:6] + "*" * (len(id_no) - 10) + id_no[-4:]
 
 
 def _bare(title: str, body: str) -> str:
@@ -87,7 +77,7 @@ def voucher_form(action: str) -> str:
 def voucher_issued(issued: Mapping[str, Any]) -> str:
     """The e-voucher page after issuing: the payAuthNo and the QR text to decode (the
     certificate number masked: the page may be on a shared screen)."""
-    shown = {k: (mask_id_no(str(v)) if k == "idNo" else v) for k, v in issued.items()}
+    shown = {k: mask_value(k, v) for k, v in issued.items()}
     rows = "".join(f"<dt>{_e(k)}</dt><dd><code>{_e(v)}</code></dd>" for k, v in shown.items()
                    if not isinstance(v, (dict, list)))
     return _bare("医保电子凭证（沙箱）", f"<dl>{rows}</dl>")
