@@ -566,3 +566,30 @@ def test_configured_ratios_drive_every_amount(sink):
         assert len(notices) == 2
         last = sink.posts[-1]["data"]
         assert last["psnAcctPay"] == D("0.00") and last["ownpayAmt"] == paid.own_pay_amt
+
+
+def test_the_sandbox_keeps_personal_data_private(sb, tmp_path):
+    # Issue 12, F12: idNo and names were in plain text in the events (logged and shown at
+    # /sandbox/events) and in a 0644 database; a refusal repeated the stored idNo.
+    import os
+    import stat
+
+    from medpay_core.sandbox.center import Center
+    from medpay_core.sandbox.codes import SandboxError
+    from medpay_core.sandbox.store import Store
+
+    sb.sandbox.issue_voucher({"userName": "张三", "idNo": "350181199011193519"})
+    events = json.dumps(sb.sandbox.events(), ensure_ascii=False)
+    assert "voucher.issued" in events
+    assert "350181199011193519" not in events and "350181********3519" in events
+
+    db = tmp_path / "center.db"
+    Store(str(db)).close()
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+
+    class Uploaded:
+        upload = {"idNo": "350181199011193519"}
+
+    with pytest.raises(SandboxError) as exc:
+        Center._same(Uploaded(), {"idNo": "110101199003077777"}, ("idNo",))  # type: ignore[arg-type]
+    assert "350181199011193519" not in str(exc.value) and "110101199003077777" not in str(exc.value)

@@ -58,6 +58,7 @@ from .codes import (
 from ..models import OrderSyncNotice, SettlementNotice, Transaction
 from .config import Institution, SandboxConfig
 from .split import ZERO, Split, split_amount, to_cents
+from ..masking import masked
 from .store import Store, dumps
 from .validation import outgoing, validate_request
 
@@ -190,6 +191,8 @@ class Center:
     # ----------------------------------------------------------------------------- util
 
     def _event(self, db: Any, pending: list[Event], kind: str, pay_ord_id: Optional[str], **detail: Any) -> None:
+        # Events are logged, stored and shown at /sandbox/events: personal data masked.
+        detail = masked(detail)
         db.execute(
             "INSERT INTO events(at, kind, pay_ord_id, detail) VALUES (?, ?, ?, ?)",
             (_stamp(now_china()), kind, pay_ord_id, dumps(detail)),
@@ -237,10 +240,8 @@ class Center:
     def _same(order: Order, data: dict[str, Any], fields: tuple[str, ...]) -> None:
         for f in fields:
             if f in data and data.get(f) not in (None, "") and str(data[f]) != str(order.upload.get(f, "")):
-                raise SandboxError(
-                    FIELD_MISMATCH,
-                    f"{f} {data[f]!r} differs from the fee upload's {order.upload.get(f)!r}",
-                )
+                # Neither value is repeated: one is the stored idNo or name of a patient.
+                raise SandboxError(FIELD_MISMATCH, f"{f} differs from the fee upload's {f}")
 
     def _check_auth(self, db: Any, pay_auth_no: Any, order: Optional[Order]) -> None:
         if pay_auth_no is None or str(pay_auth_no).strip() == "":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from decimal import Decimal
@@ -104,11 +105,22 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default)
 
 
+def _private_file(path: str) -> None:
+    """Create the database file readable by its owner only: it holds patients' idNo and
+    names (PIPL). An existing file is narrowed to 0600. SQLite gives its WAL and
+    shared-memory files the database file's permissions."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 class Store:
     """SQLite access: one connection per thread, writes in ``transaction()``."""
 
     def __init__(self, path: str):
         self.path = str(path)
+        _private_file(self.path)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
