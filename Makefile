@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
-.PHONY: test demo bench develop cargo-test pytest clean browser
+.PHONY: test demo bench develop cargo-test pytest clean browser postgres
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ cargo-test:
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-test: browser develop cargo-test pytest
+test: browser postgres develop cargo-test pytest
 
 # Debian's headless Chromium + chromedriver (and a CJK font for screenshots) for the
 # cashier page's browser tests; installed only when missing. Selenium never downloads one.
@@ -36,6 +36,18 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			chromium chromium-driver fonts-wqy-microhei; \
+	fi
+
+# Debian's PostgreSQL server binaries for the notice-store tests (tests/pg_support.py
+# starts a throwaway cluster from them on 127.0.0.1); installed only when missing, and
+# only as root. The Debian package's own cluster is not used.
+postgres:
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+		else \
+			echo "PostgreSQL not found: install Debian's postgresql (the store tests skip without it)"; \
+		fi; \
 	fi
 
 demo: develop

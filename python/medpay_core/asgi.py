@@ -5,7 +5,7 @@ redirect page. Needs the ``server`` extra (``pip install medpay-core[server]``).
 >>> from medpay_core.asgi import create_app
 >>> inst, center = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
 >>> codec = mp.EnvelopeCodec(mp.Credentials("APP1000000000000", "S" * 32, inst, center.public_key()))
->>> app = create_app(codec, lambda notice: None)
+>>> app = create_app(codec, lambda notice: None, store=mp.MemoryNoticeStore())
 >>> [r.path for r in app.routes]
 ['/medpay/notify', '/medpay/return']
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 import html
 import inspect
 import logging
+import os
+from pathlib import Path
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, Optional, Union
 
@@ -32,9 +34,8 @@ from starlette.routing import Route
 
 from .errors import UnknownAppIdError
 from .callbacks import (
-    DEFAULT_LEASE,
-    MemoryNoticeStore,
     NoticeStore,
+    SQLiteNoticeStore,
     ReplyForm,
     _codecs_by_app_id,
     check_reply_form,
@@ -42,9 +43,9 @@ from .callbacks import (
     handle_settlement_notice,
 )
 from .errors import MedpayError
-from .models import OrderSyncNotice, SettlementNotice
+from .models import OrderSyncNotice
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "default_store_path"]
 
 log = logging.getLogger("medpay_core.asgi")
 
@@ -108,16 +109,33 @@ async def _call(fn: Callable[..., Any], *args: Any) -> Any:
     return await run_in_threadpool(fn, *args)
 
 
+def default_store_path() -> Path:
+    """Where :func:`create_app` keeps processed notices when given no store:
+    ``$MEDPAY_NOTICE_STORE``, else ``$XDG_STATE_HOME/medpay/notices.sqlite3`` (by default
+    ``~/.local/state/medpay/notices.sqlite3``). A file, so a restarted server still knows
+    what it processed (a store in memory would process every redelivered notice again).
+
+    >>> import os; os.environ["MEDPAY_NOTICE_STORE"] = "/var/lib/his/notices.sqlite3"
+    >>> str(default_store_path())
+    '/var/lib/his/notices.sqlite3'
+    >>> del os.environ["MEDPAY_NOTICE_STORE"]
+    """
+    explicit = os.environ.get("MEDPAY_NOTICE_STORE")
+    if explicit:
+        return Path(explicit)
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "medpay" / "notices.sqlite3"
+
+
 def create_app(
     codec_or_codecs: Any,
-    on_notice: Union[Callable[[SettlementNotice], object], Callable[[SettlementNotice], Awaitable[object]]],
+    on_notice: Union[Callable[..., object], Callable[..., Awaitable[object]]],
     *,
     store: Optional[NoticeStore] = None,
     on_order_sync: Optional[Callable[[OrderSyncNotice, dict[str, str]], Any]] = None,
     notice_path: str = "/medpay/notify",
     return_path: str = "/medpay/return",
     allow_plain: bool = False,
-    lease: float = DEFAULT_LEASE,
     reply_form: ReplyForm = "nested",
 ) -> Starlette:
     """The ASGI app: ``POST notice_path`` handles 6302 (see
@@ -126,10 +144,12 @@ def create_app(
 
     ``codec_or_codecs``: our EnvelopeCodec/Credentials, or several (a list or a mapping)
     when the institution holds several appIds; notices and redirects pick theirs by appId.
-    ``on_notice(notice)`` may be sync (run in a worker thread) or async.
-    ``store``: processed notices; default a per-app :class:`MemoryNoticeStore` (one
-    process). With several workers (``uvicorn --workers``) pass a
-    :class:`SQLiteNoticeStore` on a shared path.
+    ``on_notice(notice)`` may be sync (run in a worker thread) or async; with a
+    transactional store (:class:`~medpay_core.notice_store_pg.PostgresNoticeStore`) it is
+    ``on_notice(notice, conn)`` and writes in the claim's transaction.
+    ``store``: processed notices, keyed by appId + payOrdId + callType. Default: an
+    :class:`SQLiteNoticeStore` at :func:`default_store_path` (kept across restarts; safe
+    for ``uvicorn --workers`` on one machine). Several machines: a ``PostgresNoticeStore``.
     ``on_order_sync(notice, query)`` (sync or async) runs on each 6204 redirect, e.g. to
     place the third-party order for ``query["chnlType"]``: return a Starlette
     ``Response`` (a redirect to the WeChat/Alipay cashier) or None for the default page.
@@ -143,15 +163,20 @@ def create_app(
     """
     check_reply_form(reply_form)
     codecs = _codecs_by_app_id(codec_or_codecs)
-    notice_store: NoticeStore = store if store is not None else MemoryNoticeStore()
+    if store is None:
+        path = default_store_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log.info("6302 notices are remembered in %s", path)
+        store = SQLiteNoticeStore(path)
+    notice_store: NoticeStore = store
 
-    sync_notice: Callable[[SettlementNotice], object]
+    sync_notice: Callable[..., object]
     if inspect.iscoroutinefunction(on_notice):
         async_notice = on_notice
 
-        def hop_to_the_loop(notice: SettlementNotice) -> object:
+        def hop_to_the_loop(*args: Any) -> object:
             # handle_settlement_notice runs in a worker thread; hop back to the loop.
-            return anyio.from_thread.run(async_notice, notice)
+            return anyio.from_thread.run(async_notice, *args)
 
         sync_notice = hop_to_the_loop
     else:
@@ -175,7 +200,6 @@ def create_app(
             sync_notice,
             store=notice_store,
             allow_plain=allow_plain,
-            lease=lease,
             reply_form=reply_form,
         )
         return Response(reply, media_type="application/json;charset=UTF-8", headers={"Cache-Control": "no-store"})

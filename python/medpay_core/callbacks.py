@@ -17,18 +17,27 @@ than once, possibly at the same moment to different workers, so each notice is
   and the reply is success=true; if ``on_notice`` raises (or returns ``False``) the claim
   is released and the reply is success=false, so the center delivers again;
 - ``done``: already processed: acknowledged without calling ``on_notice``;
-- ``busy``: another worker is processing it right now: success=false, the center will
-  deliver again and then find it ``done``. A claim older than ``lease`` seconds (its
-  worker crashed) is taken over, so a crash mid-callback is retried, never lost. Keep
-  ``lease`` (default 300 s) above the longest ``on_notice`` run, or a slow run may be
-  taken over and run twice.
+- ``busy``: another live worker is processing it right now: success=false, the center
+  will deliver again and then find it ``done``. A claim whose holder is gone (its
+  process crashed or was killed, its database session ended) is taken over by the next
+  delivery, at once: a crash mid-callback is retried, never lost, and never waits on a
+  clock (the center stops retrying after a couple of minutes);
+- ``stale``: older than what the store has purged: a replay, refused.
 
-The key is ``payOrdId`` + ``callType`` (the spec has only callType 02, payment success,
-today; a future refund notice for the same order must not be swallowed as a duplicate).
+The key is ``appId`` + ``payOrdId`` + ``callType`` (:class:`NoticeKey`): two
+institutions served by one store may be given the same payOrdId, and a future refund
+notice for an order must not be swallowed as a duplicate of its payment notice.
 
-:class:`SQLiteNoticeStore` is safe across threads *and* processes (one SQLite file, WAL,
-claims in ``BEGIN IMMEDIATE`` transactions on a primary key). :class:`MemoryNoticeStore`
-(the default) covers one process only.
+A store is required. :class:`SQLiteNoticeStore` is safe across threads and processes
+of one machine (one SQLite file, WAL, claims in ``BEGIN IMMEDIATE`` transactions; the
+holder of a claim is named by host, boot, pid and thread, so a dead one is seen).
+:class:`~medpay_core.notice_store_pg.PostgresNoticeStore` serves several machines and
+runs ``on_notice(notice, conn)`` inside the transaction that marks the notice done, so
+the institution's own update and the mark commit together or not at all (the inbox
+pattern). :class:`MemoryNoticeStore` covers one process and forgets at restart: for
+tests. A message that is not a 6302 notice (an answer envelope, with
+code/message/success, e.g. the center's signed 6301 answer, which carries the same
+fields) is refused.
 
 Bodies are read by :func:`read_json_object`, the native core's JSON parser (duplicate
 keys, NaN and deep nesting refused), and envelopes opened by the codec, never by the
@@ -54,11 +63,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import socket
 import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, cast, get_args, runtime_checkable
 
 from ._native import Credentials, EnvelopeCodec, parse_json
@@ -73,6 +84,7 @@ __all__ = [
     "ReplyForm",
     "decode_order_sync",
     "NoticeStore",
+    "NoticeKey",
     "Claim",
     "MemoryNoticeStore",
     "SQLiteNoticeStore",
@@ -81,108 +93,273 @@ __all__ = [
 
 log = logging.getLogger("medpay_core.callbacks")
 
-CLAIMED, DONE, BUSY = "claimed", "done", "busy"
-
-#: Seconds after which a ``processing`` claim is presumed abandoned (its worker died).
-DEFAULT_LEASE = 300.0
+CLAIMED, DONE, BUSY, STALE = "claimed", "done", "busy", "stale"
 
 
 # -- the store ---------------------------------------------------------------------------
+
+#: What a notice is remembered by. ``appId`` is part of it: two institutions served by one
+#: store may be given the same ``payOrdId`` by their centers. ``callType`` too: the spec
+#: has only 02 (payment succeeded) today, and a future refund notice for the same order
+#: must not be swallowed as a duplicate.
+
+
+@dataclass(frozen=True)
+class NoticeKey:
+    """The identity of a notice: ``app_id`` + ``pay_ord_id`` + ``call_type``.
+    ``trace_time`` (the notice's signed ``traceTime``) is carried along, not compared: a
+    store that has purged old notices refuses one whose time is at or before what it
+    purged (a replay), see :meth:`SQLiteNoticeStore.purge`.
+
+    >>> NoticeKey("APP1", "ORD1", "02") == NoticeKey("APP1", "ORD1", "02", "2026-11-25 10:00:00")
+    True
+    >>> str(NoticeKey("APP1", "ORD1", "02"))
+    'APP1/ORD1/02'
+    """
+
+    app_id: str
+    pay_ord_id: str
+    call_type: str
+    trace_time: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        # For logs: ids only, never amounts or names.
+        return f"{self.app_id}/{self.pay_ord_id}/{self.call_type}"
 
 
 @dataclass(frozen=True)
 class Claim:
     """The outcome of :meth:`NoticeStore.claim`: ``state`` is ``"claimed"`` (``token``
-    identifies this claim), ``"done"`` or ``"busy"``."""
+    identifies this claim), ``"done"``, ``"busy"`` or ``"stale"`` (older than what the
+    store purged: a replay). ``tx`` is the open transaction of a store that lets
+    ``on_notice`` write in it (:class:`~medpay_core.notice_store_pg.PostgresNoticeStore`:
+    a psycopg connection), else None."""
 
     state: str
+    key: Optional[NoticeKey] = None
     token: Optional[str] = None
+    tx: Any = field(default=None, compare=False, repr=False)
 
 
 @runtime_checkable
 class NoticeStore(Protocol):
     """Where processed notices are remembered. ``claim`` must be atomic across every
-    worker that can receive the same notice."""
+    worker that can receive the same notice, and a claim whose holder died (its thread,
+    process or database session is gone) must be taken over by the next ``claim``; a
+    claim whose holder is alive is ``busy``, however long it runs. ``tests/store_kit.py``
+    checks a store against this contract (docs/notices.md)."""
 
-    def claim(self, key: str, *, lease: float = DEFAULT_LEASE) -> Claim:
-        """Claim ``key``: ``claimed`` if nobody holds it (or the holder's lease
-        expired), ``done`` if it was completed, ``busy`` if someone else holds it."""
+    def claim(self, key: NoticeKey) -> Claim:
+        """Claim ``key``: ``claimed`` if nobody holds it (or its holder died), ``done`` if
+        it was completed, ``busy`` if a live holder has it, ``stale`` if it is older than
+        what was purged."""
         ...
 
-    def complete(self, key: str, token: str) -> None:
-        """Mark ``key`` done (the work is finished, whoever holds the claim now)."""
+    def complete(self, claim: Claim) -> None:
+        """Mark the claimed notice done (the work is finished)."""
         ...
 
-    def release(self, key: str, token: str) -> None:
+    def release(self, claim: Claim) -> None:
         """Give up a claim (the work failed) so the next delivery can claim it."""
         ...
 
 
+def _live_thread_ids() -> set[int]:
+    return {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
 class MemoryNoticeStore:
     """A :class:`NoticeStore` in this process's memory: safe across threads, not across
-    processes, forgotten at restart. For tests and single-process servers.
+    processes, **forgotten at restart** (a restarted server processes old notices
+    again). For tests and throwaway servers; :func:`~medpay_core.asgi.create_app` never
+    picks it by itself. A claim whose thread has ended without completing or releasing
+    it is taken over.
 
     >>> s = MemoryNoticeStore()
-    >>> c = s.claim("ORD1:02"); c.state
+    >>> k = NoticeKey("APP1", "ORD1", "02")
+    >>> c = s.claim(k); c.state
     'claimed'
-    >>> s.claim("ORD1:02").state
+    >>> s.claim(k).state
     'busy'
-    >>> s.complete("ORD1:02", c.token); s.claim("ORD1:02").state
+    >>> s.complete(c); s.claim(k).state
     'done'
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rows: dict[str, tuple[str, str, float]] = {}
+        # key -> (state, token, owning thread ident)
+        self._rows: dict[NoticeKey, tuple[str, str, int]] = {}
+        self._purged_through = ""
 
-    def claim(self, key: str, *, lease: float = DEFAULT_LEASE) -> Claim:
-        now = time.monotonic()
+    def claim(self, key: NoticeKey) -> Claim:
+        me = threading.get_ident()
         with self._lock:
             row = self._rows.get(key)
             if row is not None:
-                state, _, at = row
+                state, _, owner = row
                 if state == "done":
-                    return Claim(DONE)
-                if now - at < lease:
-                    return Claim(BUSY)
+                    return Claim(DONE, key)
+                if owner in _live_thread_ids():
+                    return Claim(BUSY, key)
+                log.warning("6302 %s: taking over the claim of an ended thread", key)
+            elif _is_stale(key, self._purged_through):
+                return Claim(STALE, key)
             token = uuid.uuid4().hex
-            self._rows[key] = ("processing", token, now)
-            return Claim(CLAIMED, token)
+            self._rows[key] = ("processing", token, me)
+            return Claim(CLAIMED, key, token)
 
-    def complete(self, key: str, token: str) -> None:
+    def complete(self, claim: Claim) -> None:
+        assert claim.key is not None and claim.token is not None
         with self._lock:
-            self._rows[key] = ("done", token, time.monotonic())
+            self._rows[claim.key] = ("done", claim.token, 0)
 
-    def release(self, key: str, token: str) -> None:
+    def release(self, claim: Claim) -> None:
+        assert claim.key is not None
         with self._lock:
-            row = self._rows.get(key)
-            if row is not None and row[0] == "processing" and row[1] == token:
-                del self._rows[key]
+            row = self._rows.get(claim.key)
+            if row is not None and row[0] == "processing" and row[1] == claim.token:
+                del self._rows[claim.key]
+
+    def purge(self, trace_time_before: str) -> int:
+        """Forget done notices whose ``traceTime`` is before ``trace_time_before``
+        (``"yyyy-MM-dd HH:mm:ss"``, as the center writes it) and refuse, from now on,
+        any notice at or before the newest one forgotten; returns how many.
+
+        >>> s = MemoryNoticeStore(); k = NoticeKey("A", "O", "02", "2026-01-01 00:00:00")
+        >>> s.complete(s.claim(k)); s.purge("2026-02-01 00:00:00")
+        1
+        >>> s.claim(k).state
+        'stale'
+        """
+        cutoff = _check_trace_time(trace_time_before)
+        with self._lock:
+            gone = [k for k, r in self._rows.items() if r[0] == "done" and _TRACE_TIME.fullmatch(k.trace_time)
+                    and k.trace_time < cutoff]
+            for k in gone:
+                del self._rows[k]
+                self._purged_through = max(self._purged_through, k.trace_time)
+            return len(gone)
+
+
+def _bad(name: str, rule: str, message: str) -> ValidationError:
+    """A typed error for a bad argument (the value itself is not repeated)."""
+    return ValidationError([{"field": name, "rule": rule, "message": message}])
+
+
+# ``traceTime`` as the center writes it; only then are two of them ordered as text.
+_TRACE_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def _check_trace_time(value: str) -> str:
+    if not isinstance(value, str) or not _TRACE_TIME.fullmatch(value):
+        raise _bad("trace_time_before", "format", "is 'yyyy-MM-dd HH:mm:ss'")
+    return value
+
+
+def _is_stale(key: NoticeKey, purged_through: str) -> bool:
+    """Whether ``key`` is at or before what a purge forgot. A notice whose traceTime is
+    not in the center's format cannot be ordered; it is never called stale (it is signed,
+    so a replay carries the same text as the original, which was then kept: purge keeps
+    what it cannot order)."""
+    return bool(purged_through) and bool(_TRACE_TIME.fullmatch(key.trace_time)) and key.trace_time <= purged_through
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _process_start(pid: int) -> Optional[str]:
+    """The start time of process ``pid`` (clock ticks since boot, /proc), to tell it from
+    a later process that reused the pid; "" where /proc is absent, None if no such pid."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    return True
+
+
+_HOST = socket.gethostname()
+
+
+def _owner() -> str:
+    """Who holds a claim: host, boot, pid, the process's start time and the thread."""
+    pid = os.getpid()
+    return "|".join((_HOST, _boot_id(), str(pid), _process_start(pid) or "", str(threading.get_ident())))
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the holder ``owner`` (see :func:`_owner`) can still be working. This is
+    the notion of a live session for a file store, read from the operating system, never
+    from a clock: another host's holder cannot be checked and counts as alive (an SQLite
+    file serves one machine); the same host after a reboot, an ended process (or a
+    reused pid) or, in this process, an ended thread are dead."""
+    try:
+        host, boot, pid_text, start, thread = owner.split("|")
+        pid, thread_id = int(pid_text), int(thread)
+    except ValueError:
+        return False  # not written by this code: nobody to wait for
+    if host != _HOST:
+        return True
+    if boot and boot != _boot_id():
+        return False
+    if pid == os.getpid():
+        return start == (_process_start(pid) or "") and thread_id in _live_thread_ids()
+    now_start = _process_start(pid)
+    if now_start is None:
+        return False
+    if now_start == "":
+        return _pid_exists(pid)
+    return now_start == start
 
 
 class SQLiteNoticeStore:
-    """A :class:`NoticeStore` in an SQLite file, safe across threads and processes.
+    """A :class:`NoticeStore` in an SQLite file, safe across threads and processes of one
+    machine (SQLite's locks are not reliable across hosts, e.g. on NFS).
 
-    Rows are ``(key, state processing|done, token, claimed_at, done_at)``. A claim is one
-    ``BEGIN IMMEDIATE`` transaction (the write lock is taken before reading, so two
-    workers cannot both see "absent"); the database is in WAL mode so readers never wait.
+    Rows are ``(app_id, pay_ord_id, call_type, state processing|done, token, owner,
+    trace_time, done_at)``. A claim is one ``BEGIN IMMEDIATE`` transaction (the write lock
+    is taken before reading, so two workers cannot both see "absent"); the database is in
+    WAL mode so readers never wait. A ``processing`` row names its holder (host, boot,
+    pid and its start time, thread); a delivery that finds the holder gone (a crash, a
+    restart, ``kill -9``) takes the claim over at once, and a live holder is ``busy`` as
+    long as it runs: no lease, no clock.
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "notices.sqlite3")
     >>> store = SQLiteNoticeStore(path)
-    >>> c = store.claim("ORD1:02"); store.complete("ORD1:02", c.token)
-    >>> store.claim("ORD1:02").state
+    >>> k = NoticeKey("APP1", "ORD1", "02")
+    >>> store.complete(store.claim(k))
+    >>> store.claim(k).state
     'done'
     >>> store.close()
     """
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"], *, timeout: float = 30.0, table: str = "medpay_notices"):
+    def __init__(self, path: Union[str, "os.PathLike[str]"], *, timeout: float = 30.0,
+                 table: str = "medpay_notice_claims"):
         self.path = os.fspath(path)
         if self.path == ":memory:" or self.path.startswith("file::memory:"):
             # Each connection would get its own database: no dedup at all.
-            raise ValueError("an in-memory SQLite database is per connection; use MemoryNoticeStore")
+            raise _bad("path", "file", "an in-memory SQLite database is per connection; use MemoryNoticeStore")
         if not table.replace("_", "").isalnum():
-            raise ValueError("table is letters, digits and '_'")
+            raise _bad("table", "identifier", "is letters, digits and '_'")
         self.table = table
         self.timeout = timeout
         self._local = threading.local()
@@ -192,15 +369,18 @@ class SQLiteNoticeStore:
         c.execute("PRAGMA journal_mode=WAL")
         c.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table} ("
-            " key TEXT PRIMARY KEY,"
+            " app_id TEXT NOT NULL, pay_ord_id TEXT NOT NULL, call_type TEXT NOT NULL,"
             " state TEXT NOT NULL CHECK (state IN ('processing', 'done')),"
-            " token TEXT NOT NULL,"
-            " claimed_at REAL NOT NULL,"
-            " done_at REAL)"
+            " token TEXT NOT NULL, owner TEXT NOT NULL, trace_time TEXT NOT NULL,"
+            " done_at REAL,"
+            " PRIMARY KEY (app_id, pay_ord_id, call_type))"
         )
+        # What purge forgot: notices at or before it are refused as replays.
+        c.execute(f"CREATE TABLE IF NOT EXISTS {self.table}_purged (id INTEGER PRIMARY KEY CHECK (id = 1),"
+                  " through TEXT NOT NULL)")
 
     def _conn(self) -> sqlite3.Connection:
-        c = getattr(self._local, "conn", None)
+        c: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)
         if c is None:
             # One connection per thread; autocommit mode so transactions are explicit.
             c = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -210,57 +390,87 @@ class SQLiteNoticeStore:
                 self._conns.append(c)
         return c
 
-    def claim(self, key: str, *, lease: float = DEFAULT_LEASE) -> Claim:
+    def claim(self, key: NoticeKey) -> Claim:
         c = self._conn()
         token = uuid.uuid4().hex
+        where = "app_id = ? AND pay_ord_id = ? AND call_type = ?"
+        ids = (key.app_id, key.pay_ord_id, key.call_type)
         c.execute("BEGIN IMMEDIATE")
         try:
-            now = time.time()
-            row = c.execute(f"SELECT state, claimed_at FROM {self.table} WHERE key = ?", (key,)).fetchone()
+            row = c.execute(f"SELECT state, owner FROM {self.table} WHERE {where}", ids).fetchone()
             if row is None:
-                c.execute(
-                    f"INSERT INTO {self.table} (key, state, token, claimed_at) VALUES (?, 'processing', ?, ?)",
-                    (key, token, now),
-                )
-                result = Claim(CLAIMED, token)
+                purged = c.execute(f"SELECT through FROM {self.table}_purged").fetchone()
+                if _is_stale(key, purged[0] if purged else ""):
+                    result = Claim(STALE, key)
+                else:
+                    c.execute(
+                        f"INSERT INTO {self.table} (app_id, pay_ord_id, call_type, state, token, owner, trace_time)"
+                        " VALUES (?, ?, ?, 'processing', ?, ?, ?)",
+                        (*ids, token, _owner(), key.trace_time),
+                    )
+                    result = Claim(CLAIMED, key, token)
             elif row[0] == "done":
-                result = Claim(DONE)
-            elif now - row[1] < lease:
-                result = Claim(BUSY)
+                result = Claim(DONE, key)
+            elif _owner_alive(row[1]):
+                result = Claim(BUSY, key)
             else:
-                c.execute(
-                    f"UPDATE {self.table} SET token = ?, claimed_at = ? WHERE key = ? AND state = 'processing'",
-                    (token, now, key),
-                )
-                result = Claim(CLAIMED, token)
+                log.warning("6302 %s: taking over the claim of a worker that is gone", key)
+                c.execute(f"UPDATE {self.table} SET token = ?, owner = ? WHERE {where} AND state = 'processing'",
+                          (token, _owner(), *ids))
+                result = Claim(CLAIMED, key, token)
             c.execute("COMMIT")
             return result
         except BaseException:
             c.execute("ROLLBACK")
             raise
 
-    def complete(self, key: str, token: str) -> None:
-        c = self._conn()
-        now = time.time()
-        c.execute(
-            f"INSERT INTO {self.table} (key, state, token, claimed_at, done_at) VALUES (?, 'done', ?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET state = 'done', done_at = excluded.done_at",
-            (key, token, now, now),
+    def complete(self, claim: Claim) -> None:
+        key = claim.key
+        assert key is not None and claim.token is not None
+        # An upsert: the work is done, whoever holds the row now.
+        self._conn().execute(
+            f"INSERT INTO {self.table} (app_id, pay_ord_id, call_type, state, token, owner, trace_time, done_at)"
+            " VALUES (?, ?, ?, 'done', ?, '', ?, ?)"
+            " ON CONFLICT(app_id, pay_ord_id, call_type) DO UPDATE SET state = 'done', done_at = excluded.done_at",
+            (key.app_id, key.pay_ord_id, key.call_type, claim.token, key.trace_time, time.time()),
         )
 
-    def release(self, key: str, token: str) -> None:
-        c = self._conn()
-        c.execute(f"DELETE FROM {self.table} WHERE key = ? AND state = 'processing' AND token = ?", (key, token))
+    def release(self, claim: Claim) -> None:
+        key = claim.key
+        assert key is not None
+        self._conn().execute(
+            f"DELETE FROM {self.table} WHERE app_id = ? AND pay_ord_id = ? AND call_type = ?"
+            " AND state = 'processing' AND token = ?",
+            (key.app_id, key.pay_ord_id, key.call_type, claim.token),
+        )
 
-    def purge(self, older_than: float) -> int:
-        """Forget notices completed more than ``older_than`` seconds ago; returns how many.
+    def purge(self, trace_time_before: str) -> int:
+        """Forget done notices whose ``traceTime`` is before ``trace_time_before``
+        (``"yyyy-MM-dd HH:mm:ss"``) and remember the newest one forgotten: from then on a
+        notice at or before it is refused (``stale``, never passed to ``on_notice``), so
+        a replayed old notice is not processed again. Notices whose traceTime is not in
+        that format are kept. Returns how many were forgotten.
 
-        >>> # store.purge(90 * 86400)
+        >>> # store.purge("2026-08-01 00:00:00")   # keep the last few months
         """
-        cur = self._conn().execute(
-            f"DELETE FROM {self.table} WHERE state = 'done' AND done_at < ?", (time.time() - older_than,)
-        )
-        return cur.rowcount
+        cutoff = _check_trace_time(trace_time_before)
+        c = self._conn()
+        fmt = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            newest = c.execute(
+                f"SELECT max(trace_time), count(*) FROM {self.table}"
+                " WHERE state = 'done' AND trace_time GLOB ? AND trace_time < ?", (fmt, cutoff)).fetchone()
+            if newest[1]:
+                c.execute(f"INSERT INTO {self.table}_purged (id, through) VALUES (1, ?)"
+                          " ON CONFLICT(id) DO UPDATE SET through = max(through, excluded.through)", (newest[0],))
+                c.execute(f"DELETE FROM {self.table} WHERE state = 'done' AND trace_time GLOB ? AND trace_time < ?",
+                          (fmt, cutoff))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return int(newest[1])
 
     def close(self) -> None:
         with self._lock:
@@ -269,8 +479,6 @@ class SQLiteNoticeStore:
             c.close()
         self._local = threading.local()
 
-
-_DEFAULT_STORE = MemoryNoticeStore()
 
 # -- reading a body --------------------------------------------------------------------
 
@@ -354,36 +562,67 @@ def _pick_codec(codecs: CodecArg, app_id: Any) -> EnvelopeCodec:
 #: alone, at the top level.
 _ENVELOPE_DATA = ("encData", "data", "signData")
 
+#: Members only an *answer* envelope carries (the center's reply to one of our requests,
+#: e.g. 6301's, is packed with code/message/success; the 6302 notice is a request and has
+#: none). A signed 6301 answer of a paid order holds every table-20 field, callType 02
+#: included, so without this check it would pass for a notice: anyone who saw one could
+#: post it to us.
+_ANSWER_MEMBERS = ("code", "message", "success", "msg")
 
-def _open_notice(body: bytes, codecs: CodecArg, allow_plain: bool) -> tuple[Any, bool]:
-    """The notice's data and whether it was signed."""
+#: Fields of the 6301 answer (table 275) that table 20 does not have.
+_ANSWER_DATA = ("ordStas",)
+
+
+def _open_notice(body: bytes, codecs: CodecArg, allow_plain: bool) -> tuple[Any, bool, str]:
+    """The notice's data, whether it was signed, and its appId."""
     doc = read_json_object(body)
+    if any(k in doc for k in _ANSWER_MEMBERS):
+        raise _NotANotice("an answer envelope (code/message/success), not a 6302 notice")
     if not any(k in doc for k in _ENVELOPE_DATA):
         if not allow_plain:
             raise SignatureError("unsigned notice refused (plain notices are not allowed)")
-        return doc, False  # the table-20 fields at the top level
+        return doc, False, _app_id_of(doc, codecs)  # the table-20 fields at the top level
     # A signature that is there is always verified, even when plain notices are allowed.
-    msg = _pick_codec(codecs, doc.get("appId")).unpack(body, require_signature=not allow_plain)
-    return msg.data, msg.signed
+    codec = _pick_codec(codecs, doc.get("appId"))
+    msg = codec.unpack(body, require_signature=not allow_plain)
+    # Signed: the appId whose key verified it; the sender cannot choose another's.
+    return msg.data, msg.signed, codec.credentials.app_id
 
 
-def _release(store: NoticeStore, key: str, token: str) -> None:
+def _app_id_of(doc: Mapping[str, Any], codecs: CodecArg) -> str:
+    app_id = doc.get("appId")
+    if isinstance(app_id, str) and app_id:
+        return app_id
+    if isinstance(codecs, EnvelopeCodec):
+        return codecs.credentials.app_id
+    return next(iter(codecs)) if len(codecs) == 1 else ""
+
+
+class _NotANotice(EnvelopeError):
+    """A well-formed message of another kind (an answer), refused as a notice."""
+
+
+def _release(store: NoticeStore, claim: Claim) -> None:
     try:
-        store.release(key, token)
+        store.release(claim)
     except Exception:
-        # The claim then stays 'processing' until its lease ends; redelivery after that
-        # is processed. Nothing is lost, only delayed.
-        log.exception("6302 %s: could not release the claim", key)
+        # The claim then stays 'processing' while this worker lives; once it is gone the
+        # next delivery takes the claim over. Nothing is lost, only delayed.
+        log.exception("6302 %s: could not release the claim", claim.key)
+
+
+#: What ``on_notice`` is: ``on_notice(notice)``, or with a transactional store
+#: (``store.passes_transaction``) ``on_notice(notice, tx)``.
+OnNotice = Callable[..., object]
 
 
 def handle_settlement_notice(
     body: bytes,
     codec: CodecArg,
-    on_notice: Callable[[SettlementNotice], object],
+    on_notice: OnNotice,
     *,
-    store: Optional[NoticeStore] = None,
+    store: NoticeStore,
     allow_plain: bool = False,
-    lease: float = DEFAULT_LEASE,
     reply_form: ReplyForm = "nested",
 ) -> bytes:
     """Handle one 6302 delivery; returns the reply body to send back (HTTP 200).
@@ -391,11 +630,15 @@ def handle_settlement_notice(
     ``codec`` is our EnvelopeCodec (or a mapping appId -> codec); ``on_notice`` gets the
     validated SettlementNotice and records the settlement; it should return normally
     (``False`` or an exception means "not processed, deliver again"). ``store``
-    remembers processed notices (default: a per-process :class:`MemoryNoticeStore`;
-    use :class:`SQLiteNoticeStore` with several processes). ``reply_form`` is the form
-    your center reads, ``"nested"`` (default) or ``"flat"`` (see :func:`settlement_reply`).
-    A notice whose ``callType`` is not ``02`` is answered success=false and never
-    reaches ``on_notice``.
+    remembers processed notices, keyed by appId + payOrdId + callType (required: a
+    default in memory would process every old notice again after a restart):
+    :class:`SQLiteNoticeStore` for one machine,
+    :class:`~medpay_core.notice_store_pg.PostgresNoticeStore` for several, where
+    ``on_notice(notice, conn)`` writes in the transaction that marks the notice done.
+    ``reply_form`` is the form your center reads, ``"nested"`` (default) or ``"flat"``
+    (see :func:`settlement_reply`). A notice whose ``callType`` is not ``02``, or a
+    message that is not a notice (a center's answer to 6301, signed or not), is answered
+    success=false and never reaches ``on_notice``.
 
     >>> import medpay_core as mp
     >>> inst, center = mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate()
@@ -409,16 +652,20 @@ def handle_settlement_notice(
     >>> json.loads(handle_settlement_notice(body, ours, lambda notice: None, store=MemoryNoticeStore()))
     {'code': '0', 'msg': '接口调用成功', 'data': {'success': True, 'message': '院内处理回调成功'}}
     """
-    store = _DEFAULT_STORE if store is None else store
+    if store is None:
+        raise _bad("store", "required", "a NoticeStore is required (SQLiteNoticeStore, PostgresNoticeStore)")
     check_reply_form(reply_form)
+    transactional = bool(getattr(store, "passes_transaction", False))
 
     def reply(success: bool, message: str) -> bytes:
         return settlement_reply(success, message, reply_form=reply_form)
 
     try:
-        data, signed = _open_notice(body, codec, allow_plain)
+        data, signed, app_id = _open_notice(body, codec, allow_plain)
         if not isinstance(data, dict):
             raise EnvelopeError("the notice carries no data object")
+        if any(k in data for k in _ANSWER_DATA):
+            raise _NotANotice("6301 answer data (ordStas), not a 6302 notice")
         notice = validate(SettlementNotice, data)
     except ValidationError as e:
         # Field names and rules only: the values are a patient's data.
@@ -427,40 +674,51 @@ def handle_settlement_notice(
             # The model holds the rule (callType 02 only); say plainly which one failed.
             return reply(False, "callType 须为 02（仅支付成功回调），此通知未处理")
         return reply(False, "通知数据不合规")
+    except _NotANotice as e:
+        log.warning("6302 notice refused: %s", e)
+        return reply(False, "报文不是结算通知")
     except (SignatureError, DecryptError, EnvelopeError) as e:
         log.warning("6302 notice refused: %s: %s", type(e).__name__, e)
         return reply(False, "验签或解密失败" if not isinstance(e, EnvelopeError) else "报文格式错误")
-    pay_ord_id = notice.pay_ord_id
-    key = f"{pay_ord_id}:{notice.call_type}"
+    key = NoticeKey(app_id, notice.pay_ord_id, notice.call_type, notice.trace_time)
     try:
-        claim = store.claim(key, lease=lease)
+        claim = store.claim(key)
     except Exception:
         # The store is down or locked: not processed, so ask for the notice again.
-        log.exception("6302 %s: the notice store failed", pay_ord_id)
+        log.exception("6302 %s: the notice store failed", key)
         return reply(False, "系统繁忙，请稍后重发")
     if claim.state == DONE:
-        log.info("6302 %s: duplicate, already processed", pay_ord_id)
+        log.info("6302 %s: duplicate, already processed", key)
         return reply(True, "已处理")
     if claim.state == BUSY:
-        log.info("6302 %s: being processed by another worker", pay_ord_id)
+        log.info("6302 %s: being processed by another worker", key)
         return reply(False, "处理中，请稍后重发")
-    assert claim.token is not None
+    if claim.state == STALE:
+        # Older than what the store purged: a replay (the center stopped retrying long ago).
+        log.warning("6302 %s: older than the purged notices, refused as a replay", key)
+        return reply(False, "通知已过期，未处理")
     try:
-        result = on_notice(notice)
+        result = on_notice(notice, claim.tx) if transactional else on_notice(notice)
     except Exception:
-        log.exception("6302 %s: on_notice failed; released for redelivery", pay_ord_id)
-        _release(store, key, claim.token)
+        log.exception("6302 %s: on_notice failed; released for redelivery", key)
+        _release(store, claim)
         return reply(False, "院内处理回调失败")
     if result is False:
-        _release(store, key, claim.token)
+        _release(store, claim)
         return reply(False, "院内处理回调失败")
     try:
-        store.complete(key, claim.token)
+        store.complete(claim)
     except Exception:
+        if transactional:
+            # The effect was in the same transaction: it did not commit either, so
+            # asking for the notice again is right.
+            log.exception("6302 %s: the transaction did not commit; asking for redelivery", key)
+            _release(store, claim)
+            return reply(False, "系统繁忙，请稍后重发")
         # The work is done; answering false would make the center deliver it again
-        # and run on_notice twice. The claim stays 'processing' until its lease ends.
-        log.exception("6302 %s: processed, but the store could not record it", pay_ord_id)
-    log.info("6302 %s processed (signed=%s)", pay_ord_id, signed)
+        # and run on_notice twice. The claim stays 'processing' until this worker is gone.
+        log.exception("6302 %s: processed, but the store could not record it", key)
+    log.info("6302 %s processed (signed=%s)", key, signed)
     return reply(True, "院内处理回调成功")
 
 
