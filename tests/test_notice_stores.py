@@ -141,3 +141,146 @@ def test_postgres_store_refuses_a_bad_table_name():
 
     with pytest.raises(ValidationError):
         PostgresNoticeStore("host=127.0.0.1", table="x; DROP TABLE y")
+
+
+# -- the fault test: two servers, one PostgreSQL store, kills inside on_notice ---------------
+
+_PG_SERVER = r"""
+import os, signal, time
+import uvicorn
+import medpay_core as mp
+from medpay_core.asgi import create_app
+from medpay_core.notice_store_pg import PostgresNoticeStore
+
+creds = mp.Credentials(os.environ["T_APP_ID"], os.environ["T_SECRET"],
+                       mp.SM2PrivateKey.from_string(os.environ["T_INST"]), os.environ["T_CENTER_PUB"])
+kill_at = int(os.environ["T_KILL_AT"] or 0)   # die at this on_notice call of this life (0: never)
+point = os.environ["T_KILL_POINT"]
+calls = [0]
+
+def die_if(here):
+    if calls[0] == kill_at and point == here:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def on_notice(notice, conn):
+    calls[0] += 1
+    die_if("before")
+    conn.execute("INSERT INTO effects (pay_ord_id, pid) VALUES (%s, %s)", (notice.pay_ord_id, os.getpid()))
+    die_if("after")
+    time.sleep(0.01)   # widen the window in which a duplicate finds the claim busy
+    die_if("late")
+
+app = create_app(mp.EnvelopeCodec(creds), on_notice, store=PostgresNoticeStore(os.environ["T_PG"]))
+uvicorn.run(app, host="127.0.0.1", port=int(os.environ["T_PORT"]), log_level="error")
+"""
+
+
+class _Server:
+    """One uvicorn process serving the app on a fixed port; restarted after a kill."""
+
+    def __init__(self, env, port):
+        self.env, self.port, self.proc, self.lives = env, port, None, 0
+        self.url = f"http://127.0.0.1:{port}/medpay/notify"
+
+    def start(self, kill_at=0, point=""):
+        import subprocess
+        import sys
+
+        from sandbox_support import wait_until
+
+        env = {**self.env, "T_PORT": str(self.port), "T_KILL_AT": str(kill_at), "T_KILL_POINT": point}
+        self.proc = subprocess.Popen([sys.executable, "-c", _PG_SERVER], env=env)
+        self.lives += 1
+        assert wait_until(lambda: self.proc.poll() is not None or _answers(self.url), tries=1500)
+        assert self.proc.poll() is None, "the server did not start"
+
+    def dead(self):
+        return self.proc.poll() is not None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
+
+
+def _answers(url):
+    import httpx
+
+    try:
+        httpx.get(url, timeout=2)
+        return True
+    except httpx.TransportError:
+        return False
+
+
+def test_two_servers_with_kills_inside_on_notice_make_exactly_one_effect_per_notice(pg_conninfo):
+    """N notices, each delivered M times at once to either of two uvicorn processes on one
+    PostgreSQL store; servers SIGKILL themselves at random points inside on_notice (before
+    the write, after it, after it and a pause) and are restarted; every delivery is
+    repeated until acknowledged. Bounded by rounds, not time."""
+    import os
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import psycopg
+
+    import center_server as cs
+    from medpay_core.notice_store_pg import PostgresNoticeStore
+    from sandbox_support import free_port
+
+    N, M, KILLS, ROUNDS = 24, 3, 6, 40
+    keys = cs.LocalCenter()
+    with psycopg.connect(pg_conninfo, autocommit=True) as c:
+        c.execute("CREATE TABLE effects (pay_ord_id text NOT NULL, pid int NOT NULL)")  # no key: duplicates show
+    PostgresNoticeStore(pg_conninfo)  # the schema, once
+    env = {**os.environ, "T_APP_ID": keys.app_id, "T_SECRET": cs.APP_SECRET, "T_INST": keys.inst_key.to_hex(),
+           "T_CENTER_PUB": keys.center_key.public_key().to_hex(), "T_PG": pg_conninfo}
+    rng = random.Random(12)
+    plan = [(rng.randint(1, 6), rng.choice(["before", "after", "late"])) for _ in range(KILLS)]
+    servers = [_Server(env, free_port()), _Server(env, free_port())]
+    bodies = [keys.codec.pack_json(cs.settlement_notice(f"ORDFAULT{i:06d}")) for i in range(N)]
+    pending = [(i, m) for i in range(N) for m in range(M)]
+    kills = 0
+    try:
+        for s in servers:
+            kill_at, point = plan.pop(0)
+            s.start(kill_at, point)
+
+        def deliver(item):
+            i, _ = item
+            url = rng.choice(servers).url
+            try:
+                r = httpx.post(url, content=bodies[i], timeout=30)
+            except httpx.TransportError:
+                return False  # the server died under us: the center delivers again
+            return json_success(r.content)
+
+        rounds = 0
+        with ThreadPoolExecutor(8) as pool:
+            while pending and rounds < ROUNDS:
+                rounds += 1
+                rng.shuffle(pending)
+                acked = list(pool.map(deliver, pending))
+                pending = [item for item, ok in zip(pending, acked) if not ok]
+                for s in servers:
+                    if s.dead():
+                        kills += 1
+                        kill_at, point = plan.pop(0) if plan else (0, "")
+                        s.start(kill_at, point)
+        assert not pending, f"{len(pending)} deliveries never acknowledged in {ROUNDS} rounds"
+        with psycopg.connect(pg_conninfo) as c:
+            rows = c.execute("SELECT pay_ord_id, count(*) FROM effects GROUP BY pay_ord_id").fetchall()
+        assert len(rows) == N and all(n == 1 for _, n in rows), rows
+        assert kills >= 1, "no server was killed: the test tested nothing"
+        print(f"fault test: N={N} M={M} kills={kills} rounds={rounds} lives={[s.lives for s in servers]}")
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def json_success(body):
+    import json
+
+    doc = json.loads(body)
+    return doc["data"]["success"] is True
