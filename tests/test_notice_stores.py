@@ -284,3 +284,19 @@ def json_success(body):
 
     doc = json.loads(body)
     return doc["data"]["success"] is True
+
+
+def test_the_sqlite_store_still_reads_the_done_notices_of_a_file_from_before_app_id_keys(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as c:  # the schema medpay wrote before issue 12
+        c.execute("CREATE TABLE medpay_notices (key TEXT PRIMARY KEY, state TEXT NOT NULL, token TEXT NOT NULL,"
+                  " claimed_at REAL NOT NULL, done_at REAL)")
+        c.execute("INSERT INTO medpay_notices VALUES ('ORD-OLD:02', 'done', 't', 0, 0)")
+        c.execute("INSERT INTO medpay_notices VALUES ('ORD-HALF:02', 'processing', 't', 0, NULL)")
+    store = SQLiteNoticeStore(path)
+    assert store.claim(NoticeKey("APP1", "ORD-OLD", "02")).state == DONE
+    assert store.claim(NoticeKey("APP1", "ORD-HALF", "02")).state == CLAIMED  # never finished: process it
+    assert store.claim(NoticeKey("APP1", "ORD-NEW", "02")).state == CLAIMED
+    store.close()

@@ -378,6 +378,11 @@ class SQLiteNoticeStore:
         # What purge forgot: notices at or before it are refused as replays.
         c.execute(f"CREATE TABLE IF NOT EXISTS {self.table}_purged (id INTEGER PRIMARY KEY CHECK (id = 1),"
                   " through TEXT NOT NULL)")
+        # A file written by medpay before appId was part of the key keeps its done notices
+        # in ``medpay_notices`` keyed "payOrdId:callType": still read, so a notice processed
+        # just before the upgrade and delivered again after it is not processed twice.
+        cols = {r[1] for r in c.execute("PRAGMA table_info(medpay_notices)")}
+        self._legacy = table != "medpay_notices" and {"key", "state"} <= cols
 
     def _conn(self) -> sqlite3.Connection:
         c: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)
@@ -402,6 +407,11 @@ class SQLiteNoticeStore:
                 purged = c.execute(f"SELECT through FROM {self.table}_purged").fetchone()
                 if _is_stale(key, purged[0] if purged else ""):
                     result = Claim(STALE, key)
+                elif self._legacy and c.execute(
+                    "SELECT 1 FROM medpay_notices WHERE key = ? AND state = 'done'",
+                    (f"{key.pay_ord_id}:{key.call_type}",),
+                ).fetchone():
+                    result = Claim(DONE, key)
                 else:
                     c.execute(
                         f"INSERT INTO {self.table} (app_id, pay_ord_id, call_type, state, token, owner, trace_time)"
