@@ -535,13 +535,17 @@ uvicorn.run(app, host="127.0.0.1", port=int(os.environ["T_PORT"]), log_level="wa
 """
 
 
-def _start_server(keys, tmp_path, port, *, die, store=""):
+def _start_server(keys, tmp_path, port, *, die, store="", ids=None):
+    """The app in a uvicorn process; ``ids``: (appId, secret, our key, the center's
+    public key) as text, else ``keys``'."""
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "T_APP_ID": keys.app_id, "T_SECRET": cs.APP_SECRET, "T_INST": keys.inst_key.to_hex(),
-           "T_CENTER_PUB": keys.center_key.public_key().to_hex(), "T_EFFECTS": str(tmp_path / "effects"),
+    app_id, secret, inst, center_pub = ids or (keys.app_id, cs.APP_SECRET, keys.inst_key.to_hex(),
+                                               keys.center_key.public_key().to_hex())
+    env = {**os.environ, "T_APP_ID": app_id, "T_SECRET": secret, "T_INST": inst,
+           "T_CENTER_PUB": center_pub, "T_EFFECTS": str(tmp_path / "effects"),
            "T_PORT": str(port), "T_DIE": "1" if die else "", "T_STORE": store}
     return subprocess.Popen([sys.executable, "-c", _SERVER], env=env)
 
@@ -594,6 +598,49 @@ def test_a_server_killed_inside_on_notice_loses_nothing_under_the_defaults(keys,
                 proc.wait(60)
     assert acked and attempts <= policy.max_attempts
     assert (tmp_path / "effects").read_text().splitlines() == ["ORD000000000000000001"]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "default"])
+def test_the_sandbox_notifier_with_its_default_policy_gets_a_crashed_notice_processed(tmp_path, store):
+    """F5 end to end: the sandbox (default policy: 8 attempts, 1 s doubling) notifies an
+    app with the default store; the app is SIGKILLed inside on_notice and restarted on
+    the same port; the notifier's next attempt is processed and the notice DELIVERED."""
+    from medpay_core.client import MedpayClient
+    from medpay_core.sandbox import SandboxServer
+    from medpay_core.sandbox.config import NotifyPolicy
+    from medpay_core.sandbox.demo import sample_fee_upload
+    from sandbox_support import NoticeSink, client_credentials, free_port, make_config, wait_until
+
+    sink, port = NoticeSink(), free_port()
+    raw = make_config(sink, fast=False)
+    assert raw["notify"] == NotifyPolicy().to_config()  # the sandbox's defaults
+    assert (raw["notify"]["maxAttempts"], raw["notify"]["baseDelay"]) == (8, 1.0)
+    raw["institutions"][0]["notifyUrl"] = f"http://127.0.0.1:{port}/medpay/notify"
+    c = raw["client"][0]
+    ids = (c["appId"], c["appSecret"], c["privateKey"], c["peerPublicKey"])
+    path = str(tmp_path / "n.sqlite3") if store == "sqlite" else ""  # the README's store, or none
+    proc = _start_server(None, tmp_path, port, die=True, ids=ids, store=path)
+    try:
+        assert wait_until(lambda: proc.poll() is not None or _listening(f"http://127.0.0.1:{port}/"))
+        creds = client_credentials(raw)
+        with SandboxServer(raw) as sb, MedpayClient(sb.url, creds, timeout=10, retries=0) as client:
+            up = sample_fee_upload("MOCRASH000000001")
+            order = client.upload_fees(up)
+            client.pay_order({"payAuthNo": "AUTH0001", "payOrdId": order.pay_ord_id, "payToken": order.pay_token,
+                              "orgCodg": up["orgCodg"], "orgBizSer": "PAY1", "chrgBchno": up["chrgBchno"],
+                              "feeType": up["feeType"], "mdtrtId": "MD0001"})
+            assert proc.wait(60) == -9  # the first delivery killed the server inside on_notice
+            proc = _start_server(None, tmp_path, port, die=False, ids=ids, store=path)
+            state = wait_until(lambda: (s := sb.sandbox.order_state(order.pay_ord_id))["notice"]["status"]
+                               in ("DELIVERED", "FAILED") and s, tries=6000)
+        assert state["notice"]["status"] == "DELIVERED"
+        assert 2 <= state["notice"]["attempts"] <= NotifyPolicy().max_attempts
+        assert (tmp_path / "effects").read_text().splitlines() == [order.pay_ord_id]
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(60)
+        sink.close()
 
 
 def test_a_restarted_app_without_a_store_still_knows_what_it_processed(keys):
