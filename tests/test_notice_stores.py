@@ -300,3 +300,17 @@ def test_the_sqlite_store_still_reads_the_done_notices_of_a_file_from_before_app
     assert store.claim(NoticeKey("APP1", "ORD-HALF", "02")).state == CLAIMED  # never finished: process it
     assert store.claim(NoticeKey("APP1", "ORD-NEW", "02")).state == CLAIMED
     store.close()
+
+
+def test_postgres_says_so_when_on_notice_commits_the_claims_transaction(pg_conninfo, caplog):
+    from medpay_core.notice_store_pg import PostgresNoticeStore
+
+    store, orders = PostgresNoticeStore(pg_conninfo), _orders(pg_conninfo)
+    key = fresh_key()
+    claim = store.claim(key)
+    claim.tx.execute("INSERT INTO paid VALUES (%s)", (key.pay_ord_id,))
+    claim.tx.commit()  # what on_notice must not do: it frees the claim's lock
+    store.complete(claim)
+    assert "never commit it" in caplog.text and key.pay_ord_id in caplog.text
+    assert store.claim(key).state == DONE
+    orders.close()

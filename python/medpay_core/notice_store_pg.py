@@ -130,6 +130,10 @@ class PostgresNoticeStore:
         """Insert the done row and commit the transaction (with on_notice's writes). If
         the commit fails nothing of it happened; the caller asks for redelivery."""
         conn, key = self._claimed(claim)
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            # on_notice committed (or rolled back) the claim's transaction: the lock went
+            # with it, so another worker may have run the notice too. Say so loudly.
+            log.error("6302 %s: on_notice ended the claim's transaction; write in it, never commit it", key)
         try:
             conn.execute(
                 sql.SQL("INSERT INTO {} (app_id, pay_ord_id, call_type, trace_time) VALUES (%s, %s, %s, %s)")
