@@ -314,3 +314,24 @@ def test_postgres_says_so_when_on_notice_commits_the_claims_transaction(pg_conni
     assert "never commit it" in caplog.text and key.pay_ord_id in caplog.text
     assert store.claim(key).state == DONE
     orders.close()
+
+
+def test_the_sqlite_holder_check_reads_the_operating_system_not_a_clock():
+    from medpay_core import callbacks as cb
+
+    me = cb._owner()
+    host, boot, ns, pid, start, thread = me.split("|")
+    assert cb._owner_alive(me)  # this very thread
+    assert not cb._owner_alive("|".join((host, boot, ns, pid, start, "1")))  # an ended thread of ours
+    assert not cb._owner_alive("|".join((host, boot, ns, pid, start + "0", thread)))  # our pid, reused
+    assert not cb._owner_alive("|".join((host, "another-boot", ns, pid, start, thread)))  # before a reboot
+    assert cb._owner_alive("|".join(("another-host", boot, ns, pid, start, thread)))  # cannot know: busy
+    assert cb._owner_alive("|".join((host, boot, "pid:[1]", pid, start, thread)))  # another container
+    # A process that is gone: the child of a finished subprocess.
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not cb._owner_alive("|".join((host, boot, ns, str(child.pid), "1", "1")))
+    assert not cb._owner_alive("garbage")

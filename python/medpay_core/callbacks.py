@@ -299,10 +299,21 @@ def _pid_exists(pid: int) -> bool:
 _HOST = socket.gethostname()
 
 
+def _pid_namespace() -> str:
+    """This process's pid namespace (containers have their own): pids mean something
+    only inside one."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
 def _owner() -> str:
-    """Who holds a claim: host, boot, pid, the process's start time and the thread."""
+    """Who holds a claim: host, boot, pid namespace, pid, the process's start time and
+    the thread."""
     pid = os.getpid()
-    return "|".join((_HOST, _boot_id(), str(pid), _process_start(pid) or "", str(threading.get_ident())))
+    return "|".join((_HOST, _boot_id(), _pid_namespace(), str(pid), _process_start(pid) or "",
+                     str(threading.get_ident())))
 
 
 def _owner_alive(owner: str) -> bool:
@@ -310,9 +321,11 @@ def _owner_alive(owner: str) -> bool:
     the notion of a live session for a file store, read from the operating system, never
     from a clock: another host's holder cannot be checked and counts as alive (an SQLite
     file serves one machine); the same host after a reboot, an ended process (or a
-    reused pid) or, in this process, an ended thread are dead."""
+    reused pid) or, in this process, an ended thread are dead. A holder in another pid
+    namespace (another container on the same host) cannot be checked either: share an
+    SQLite file only between processes that see each other's pids."""
     try:
-        host, boot, pid_text, start, thread = owner.split("|")
+        host, boot, pidns, pid_text, start, thread = owner.split("|")
         pid, thread_id = int(pid_text), int(thread)
     except ValueError:
         return False  # not written by this code: nobody to wait for
@@ -320,6 +333,8 @@ def _owner_alive(owner: str) -> bool:
         return True
     if boot and boot != _boot_id():
         return False
+    if pidns != _pid_namespace():
+        return True  # another container's pids cannot be looked up from here
     if pid == os.getpid():
         return start == (_process_start(pid) or "") and thread_id in _live_thread_ids()
     now_start = _process_start(pid)
