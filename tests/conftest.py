@@ -12,3 +12,11 @@ def center():
 
     with LocalCenter() as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def _notice_store_per_test(tmp_path, monkeypatch):
+    """create_app's default notice store is a file that outlives the process (so a
+    restarted HIS does not process a notice twice); each test gets its own, never the
+    user's ~/.local/state/medpay."""
+    monkeypatch.setenv("MEDPAY_NOTICE_STORE", str(tmp_path / "notices.sqlite3"))

@@ -19,7 +19,9 @@ plays with the real client (:class:`medpay_core.client.MedpayClient`):
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -197,7 +199,11 @@ def run_demo(*, verbose: bool = False, out: Callable[[str], None] = print) -> in
            f"total {_y(notice.fee_sumamt)}  cash {_y(notice.own_pay_amt)}  (decrypted with our appSecret)")
         return None
 
-    callbacks = ThreadedASGIServer(create_app(codec, on_notice, on_order_sync=on_order_sync)).start()
+    # The HIS's notice store lives and dies with the demo (a HIS keeps its own file).
+    notice_dir = tempfile.TemporaryDirectory(prefix="medpay-demo-")
+    store = mp.SQLiteNoticeStore(os.path.join(notice_dir.name, "notices.db"))
+    callbacks = ThreadedASGIServer(create_app(codec, on_notice, on_order_sync=on_order_sync,
+                                              store=store)).start()
     for inst in raw["institutions"]:
         inst["notifyUrl"] = callbacks.url + "/medpay/notify"
         inst["returnUrl"] = callbacks.url + "/medpay/return"
@@ -223,6 +229,8 @@ def run_demo(*, verbose: bool = False, out: Callable[[str], None] = print) -> in
     finally:
         sandbox.stop()
         callbacks.stop()
+        store.close()
+        notice_dir.cleanup()
     tl.section("done" if ok else "FAILED")
     return 0 if ok else 1
 
