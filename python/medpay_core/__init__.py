@@ -53,6 +53,7 @@ from .errors import (
 # "server" extra), so create_app is imported only when asked for (see __getattr__).
 from .callbacks import (
     MemoryNoticeStore,
+    NoticeKey,
     NoticeStore,
     SQLiteNoticeStore,
     decode_order_sync,
@@ -126,6 +127,7 @@ __all__ = [
     "NoticeStore",
     "MemoryNoticeStore",
     "SQLiteNoticeStore",
+    "NoticeKey",
     "UnknownAppIdError",
     "create_app",
     "cashier_url",
