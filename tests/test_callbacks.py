@@ -739,3 +739,28 @@ def test_postgres_on_notice_writes_in_the_claims_transaction(keys, pg_conninfo):
         assert reply_of(handle_settlement_notice(body, keys.inst_codec, record, store=store))["success"]
     with psycopg.connect(pg_conninfo) as c:
         assert c.execute("SELECT pay_ord_id, amount FROM paid").fetchall() == [("ORD000000000000000001", Decimal("100.00"))]
+
+
+@pytest.mark.parametrize("path, method", [("/medpay/return", "POST"), ("/medpay/notify", "POST")])
+def test_a_huge_body_is_refused_as_it_streams_in(keys, path, method):
+    # Issue 12, F11: POST /medpay/return buffered the whole body before cutting it at 1 MiB
+    # (a 400 MB upload peaked at 838 MiB). Memory is what is checked, not time.
+    import tracemalloc
+
+    def chunks():
+        for _ in range(64):  # 64 MiB, chunked: no Content-Length to refuse it by
+            yield b"a" * (1 << 20)
+
+    with ThreadedASGIServer(create_app(keys.inst_codec, Recorder())) as srv:
+        tracemalloc.start()
+        try:
+            with httpx.Client(base_url=srv.url, timeout=60) as client:
+                try:
+                    status = client.request(method, path, content=chunks()).status_code
+                except httpx.TransportError:
+                    status = 413  # the server may close the connection while we still send
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert status == 413
+    assert peak < 24 * 1024 * 1024

@@ -52,6 +52,23 @@ log = logging.getLogger("medpay_core.asgi")
 #: Largest 6302 body read; a notice is a few KB.
 MAX_NOTICE_BYTES = 1024 * 1024
 
+
+async def _read_limited(request: Request) -> Optional[bytes]:
+    """The body, or None once it is past MAX_NOTICE_BYTES: refused as it streams in, so a
+    huge upload never sits in memory (a declared Content-Length over the limit is refused
+    before a byte is read)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_NOTICE_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_NOTICE_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -183,19 +200,12 @@ def create_app(
         sync_notice = on_notice
 
     async def notify(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_NOTICE_BYTES:
+        body = await _read_limited(request)
+        if body is None:
             return Response(b"", status_code=413)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_NOTICE_BYTES:
-                return Response(b"", status_code=413)
-            chunks.append(chunk)
         reply = await run_in_threadpool(
             handle_settlement_notice,
-            b"".join(chunks),
+            body,
             codecs,
             sync_notice,
             store=notice_store,
@@ -209,7 +219,9 @@ def create_app(
         if request.method == "POST":
             # The spec's page "submits the three parameters to the backend": accept a
             # urlencoded form too (parsed here: Starlette's form parser needs python-multipart).
-            body = (await request.body())[:MAX_NOTICE_BYTES]
+            body = await _read_limited(request)
+            if body is None:
+                return _page("无法识别的订单", "<p>提交的内容过大，请返回重试。</p>", 413)
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
             notice = decode_order_sync(params, codecs)
