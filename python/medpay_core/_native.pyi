@@ -129,7 +129,13 @@ class EnvelopeCodec:
              **fields: Any) -> dict[str, Any]: ...
     def pack_json(self, data: _Json, *, timestamp: Optional[str] = None, version: str = "2.0.1",
                   **fields: Any) -> bytes: ...
-    def unpack(self, envelope: _Envelope, *, require_signature: bool = True) -> Message: ...
+    def unpack(self, envelope: _Envelope, *, require_signature: bool = True) -> Message:
+        """Decrypt, verify and read one envelope. Hostile input is a MedpayError, never
+        another exception: an integer literal of more than 4300 digits (CPython's limit on
+        converting text to ``int``; docs/protocol.md §1) in the data or the fields, or a
+        str with a lone surrogate, is an EnvelopeError. Data of 256 KiB or more is
+        verified before any Python object is built from it, so that a message whose
+        signature fails costs memory in proportion to its bytes."""
     def pack_many(self, items: Iterable[_Json], *, timestamp: Optional[str] = None, version: str = "2.0.1",
                   threads: Optional[int] = None) -> list[Union[bytes, Exception]]: ...
     def unpack_many(self, envelopes: Iterable[_Envelope], *, require_signature: bool = True,
@@ -160,8 +166,9 @@ def sm4_ecb_encrypt(key: bytes, data: bytes) -> bytes: ...
 def sm4_ecb_decrypt(key: bytes, data: bytes) -> bytes: ...
 def parse_json(text: Union[str, bytes], *, max_bytes: int = ..., max_depth: int = 64) -> Any:
     """JSON text as Python values (``int``, ``Decimal`` with its literal, ``str``, ...),
-    read by the core's parser: duplicate keys, NaN, nesting deeper than ``max_depth`` or
-    text over ``max_bytes`` (8 MiB) are an EnvelopeError.
+    read by the core's parser: duplicate keys, NaN, nesting deeper than ``max_depth``,
+    text over ``max_bytes`` (8 MiB), an integer of more than 4300 digits or a str with a
+    lone surrogate are an EnvelopeError.
 
     >>> parse_json(b'{"n": 12.30}')
     {'n': Decimal('12.30')}

@@ -7,7 +7,9 @@
 //! - [`unpack`]: a large signed message is verified on a helper thread (sign text built
 //!   straight from the decrypted text, then hashed) while the caller computes the
 //!   signature's point and the binding builds its objects from the same text, dropped if
-//!   the signature fails; a small one is verified first and converted after.
+//!   the signature fails; a small one is verified first and converted after. A very large
+//!   one ([`VERIFY_FIRST_BYTES`]) is verified on both threads before the binding builds
+//!   anything: unauthenticated input costs memory in proportion to its bytes.
 //! - [`pack`]: the binding converts with its lock held, the codec signs and encrypts with
 //!   it released (on two cores when the data is large, see `EnvelopeCodec::pack`).
 //! - [`pack_many`], [`unpack_many`]: batches in pipelined chunks: the cores process one
@@ -119,7 +121,8 @@ pub struct Unpacked<T> {
 /// Decrypt, verify and build a message: checks, decryption and verification run with the
 /// host's lock released, `build` with it held. A large signed message (data of at least
 /// [`OVERLAP_BYTES`] of JSON) is verified on a helper thread while `build` runs, and what
-/// it built is dropped if the signature fails; a smaller one is verified before `build`.
+/// it built is dropped if the signature fails; a smaller one, or one of at least
+/// [`VERIFY_FIRST_BYTES`], is verified before `build`.
 /// Errors are those of [`EnvelopeCodec::unpack`], on both routes.
 ///
 /// ```
@@ -186,8 +189,16 @@ fn on_one_core<H: Host, T>(
     Ok(Unpacked { built, status: opened.into_status(), sign_text })
 }
 
+/// From this many bytes of data text, [`unpack`] verifies before the binding builds its
+/// objects instead of meanwhile. A binding's objects cost many times the text (Python's
+/// some 60 times for small members), and before the signature is checked the text is
+/// anyone's: a junk-signed 8 MiB body would cost half a gigabyte. Below this the overlap
+/// stays (a 6201 upload of a few hundred lines is some 30 KiB), where what it builds is
+/// small next to the limits, and the time it saves is most of the unpack.
+pub const VERIFY_FIRST_BYTES: usize = 256 * 1024;
+
 /// Build from the text on this thread while a helper builds and hashes the sign text from
-/// the same text.
+/// the same text; from [`VERIFY_FIRST_BYTES`], once the signature has verified.
 fn on_two_cores<H: Host, T>(
     host: &H,
     codec: &EnvelopeCodec,
@@ -204,11 +215,22 @@ fn on_two_cores<H: Host, T>(
         limits: codec.limits(),
         opened: Some(&opened),
     };
+    let conclude = |digested: Result<_, Error>, prepared: Result<_, Error>| {
+        host.unlocked(|| opened.conclude(codec, prepared?, digested?)).map_err(|e| host.error(e))
+    };
+    if opened.text_len() >= VERIFY_FIRST_BYTES {
+        let digested = host.unlocked(|| digesting.wait());
+        let sign_text = conclude(digested, prepared)?;
+        let built = build(contents)?;
+        let status = opened.status().clone();
+        crate::overlap::discard(opened);
+        return Ok(Unpacked { built, status, sign_text });
+    }
     let built = build(contents);
     let digested = host.unlocked(|| digesting.wait());
     // A JSON error in the text is found on both threads alike; report this thread's.
     let built = built?;
-    let sign_text = host.unlocked(|| opened.conclude(codec, prepared?, digested?)).map_err(|e| host.error(e))?;
+    let sign_text = conclude(digested, prepared)?;
     let status = opened.status().clone();
     // Wiping and freeing the decrypted text is left to the helper.
     crate::overlap::discard(opened);
@@ -443,6 +465,29 @@ mod tests {
             let e = unpack(&Plain, &ours, Envelope::Members(env), true, built).unwrap_err();
             assert!(matches!(e, Error::Signature(_)), "{e:?}");
         }
+    }
+
+    #[test]
+    fn a_very_large_message_is_verified_before_anything_is_built() {
+        let (ours, theirs) = pair();
+        let lines: Vec<String> = (0..VERIFY_FIRST_BYTES / 20).map(|i| format!(r#"{{"sn":"FD{i:06}","amt":1.5}}"#)).collect();
+        let data = parse(format!(r#"{{"feedetailList":[{}]}}"#, lines.join(",")).as_bytes(), Limits::default()).unwrap();
+        assert!(crate::json::to_compact_len_at_least(&data, VERIFY_FIRST_BYTES));
+        let mut env = theirs.pack(data.clone(), PackOptions::default()).unwrap().0;
+        let msg = unpack(&Plain, &ours, Envelope::Members(env.clone()), true, built).unwrap();
+        assert_eq!((msg.built.0, msg.built.1), (to_compact(&data), "text"));
+        for (k, v) in env.iter_mut() {
+            if k == "timestamp" {
+                *v = Value::String("2".into());
+            }
+        }
+        let mut calls = 0;
+        let e = unpack(&Plain, &ours, Envelope::Members(env), true, |_| -> Result<(), Error> {
+            calls += 1;
+            Ok(())
+        });
+        assert!(matches!(e.unwrap_err(), Error::Signature(_)));
+        assert_eq!(calls, 0, "nothing is built from a message whose signature fails");
     }
 
     #[test]

@@ -410,25 +410,8 @@ impl Opened {
         prepared: Option<PreparedVerification>,
         first: DigestedText,
     ) -> Result<Option<String>> {
-        let Some(prepared) = prepared else { return Ok(None) };
         let creds = &codec.creds;
-        if prepared.accepts(&first.digest) {
-            return Ok(Some(creds.shown(first.text)));
-        }
-        let mut tried = vec![first.text];
-        for style in Style::verifying(creds.key_order()).into_iter().skip(1) {
-            let alt = creds.digested(&self.fields, style, creds.peer()?)?;
-            if tried.contains(&alt.text) {
-                continue;
-            }
-            if prepared.accepts(&alt.digest) {
-                return Ok(Some(creds.shown(alt.text)));
-            }
-            tried.push(alt.text);
-        }
-        Err(Error::signature(
-            "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
-        ))
+        conclude_with(creds, prepared, first, |style| creds.digested(&self.fields, style, creds.peer()?))
     }
 
     /// The message, once [`Opened::verify`] has returned `sign_text`.
@@ -785,8 +768,12 @@ impl OpenedText {
     /// [`Opened::digest`] from the data text: its canonical JSON is built in one pass over
     /// the text (the data's JSON errors are those of [`OpenedText::parse`]).
     pub fn digest(&self, codec: &EnvelopeCodec) -> Result<DigestedText> {
+        self.digest_in(codec, Style::with_order(codec.creds.key_order()))
+    }
+
+    /// [`OpenedText::digest`] in `style`.
+    fn digest_in(&self, codec: &EnvelopeCodec, style: Style) -> Result<DigestedText> {
         let creds = &codec.creds;
-        let style = Style::with_order(creds.key_order());
         let text = self.with_text(codec, |text| match text {
             Some(t) => sign_text_of_json_data(&self.fields, t, codec.limits, creds.app_secret(), style)
                 .map_err(|e| self.json_error(e)),
@@ -798,23 +785,56 @@ impl OpenedText {
                 Ok(DigestedText { text, digest })
             }
             // A scalar (or already parsed) data: the parsed route.
-            None => self.clone().parse(codec)?.digest(codec),
+            None => {
+                let opened = self.clone().parse(codec)?;
+                creds.digested(&opened.fields, style, creds.peer()?)
+            }
         }
     }
 
-    /// [`Opened::conclude`]; the other key order, if needed, is tried on the parsed data.
+    /// [`Opened::conclude`]; the other texts, if needed, are built straight from the data
+    /// text too, so that a signature that fails never costs a parsed copy of the data.
     pub fn conclude(
         &self,
         codec: &EnvelopeCodec,
         prepared: Option<PreparedVerification>,
         first: DigestedText,
     ) -> Result<Option<String>> {
-        match prepared {
-            None => Ok(None),
-            Some(p) if p.accepts(&first.digest) => Ok(Some(codec.creds.shown(first.text))),
-            Some(_) => self.clone().parse(codec)?.conclude(codec, prepared, first),
-        }
+        conclude_with(&codec.creds, prepared, first, |style| self.digest_in(codec, style))
     }
+}
+
+/// Join the halves of a verification: the text that verified (its appSecret masked), or
+/// `None` when unsigned. When `first` (the credentials' own style) fails, the other texts
+/// a verifier accepts ([`Style::verifying`]: the other key order, the other JSON library's
+/// escaping) are built by `digested` and tried in turn. Only one text is held at a time
+/// (of those tried, only their digests are kept, to skip a text equal to one tried): each
+/// is as large as the data, and a junk-signed message should cost no more than one.
+fn conclude_with(
+    creds: &Credentials,
+    prepared: Option<PreparedVerification>,
+    first: DigestedText,
+    mut digested: impl FnMut(Style) -> Result<DigestedText>,
+) -> Result<Option<String>> {
+    let Some(prepared) = prepared else { return Ok(None) };
+    if prepared.accepts(&first.digest) {
+        return Ok(Some(creds.shown(first.text)));
+    }
+    let mut tried = vec![first.digest];
+    drop(first.text);
+    for style in Style::verifying(creds.key_order()).into_iter().skip(1) {
+        let alt = digested(style)?;
+        if tried.contains(&alt.digest) {
+            continue;
+        }
+        if prepared.accepts(&alt.digest) {
+            return Ok(Some(creds.shown(alt.text)));
+        }
+        tried.push(alt.digest);
+    }
+    Err(Error::signature(
+        "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
+    ))
 }
 
 /// The message-independent half of verifying `signature` with the peer's key.

@@ -94,6 +94,8 @@ pub enum JsonError {
     TooDeep(usize),
     /// Longer than the limit.
     TooLarge { size: usize, limit: usize },
+    /// A number literal beyond [`check_number`]'s bounds; with its byte offset and why.
+    Number { offset: usize, what: String },
     /// A [`Builder`] gave up (it holds the reason).
     Aborted,
 }
@@ -107,6 +109,7 @@ impl std::fmt::Display for JsonError {
             JsonError::TooLarge { size, limit } => {
                 write!(f, "JSON of {size} bytes is over the limit of {limit} bytes")
             }
+            JsonError::Number { offset, what } => write!(f, "number at byte {offset}: {what}"),
             JsonError::Aborted => write!(f, "JSON parse stopped by its builder"),
         }
     }
@@ -532,10 +535,17 @@ impl<'a, B: Builder<'a>> Parser<'a, '_, B> {
     fn number(&mut self) -> Result<&'a str, Fail> {
         let start = self.i;
         let end = number_end(&self.s[start..]).ok_or_else(|| self.err("a number"))?;
-        self.i = start + end;
         let s: &'a [u8] = self.s;
         // SAFETY: a number literal is ASCII (checked by number_end).
-        Ok(unsafe { std::str::from_utf8_unchecked(&s[start..self.i]) })
+        let lit = unsafe { std::str::from_utf8_unchecked(&s[start..start + end]) };
+        // No literal this short can break check_number's bound: skip it on the hot path.
+        if end > MAX_INTEGER_DIGITS {
+            if let Err(what) = check_number(lit) {
+                return Err(self.fail(JsonError::Number { offset: start, what }));
+            }
+        }
+        self.i = start + end;
+        Ok(lit)
     }
 }
 
@@ -619,6 +629,41 @@ fn number_end(s: &[u8]) -> Option<usize> {
         i = digits(s, i)?;
     }
     Some(i)
+}
+
+/// The most digits an integer literal (no fraction, no exponent) may have: CPython's
+/// default bound on converting decimal text to `int` (`sys.get_int_max_str_digits()`).
+/// Every integer the core accepts thus becomes a Python `int`, and a longer one is refused
+/// as it is read, typed and before any object is built from the text, instead of failing
+/// in the binding with a bare `ValueError` (no protocol field has more than about 20
+/// digits; only a hostile peer sends thousands). A literal with a fraction or an exponent
+/// becomes a `Decimal`, which has no such bound; one that Python still cannot convert (an
+/// exponent beyond `Decimal`'s) is the binding's EnvelopeError.
+pub const MAX_INTEGER_DIGITS: usize = 4300;
+
+/// Whether a number literal (of the JSON grammar) is within [`MAX_INTEGER_DIGITS`]: the
+/// one check of the parser and of every binding's writer. The error says why, without the
+/// literal (which may be megabytes).
+///
+/// ```
+/// use medpay_core::json::check_number;
+/// assert!(check_number(&"9".repeat(4300)).is_ok());
+/// assert!(check_number(&format!("-{}", "9".repeat(4301))).unwrap_err().contains("4301 digits"));
+/// assert!(check_number(&format!("{}.5", "9".repeat(5000))).is_ok());
+/// assert!(check_number(&format!("{}e2", "9".repeat(5000))).is_ok());
+/// ```
+pub fn check_number(lit: &str) -> Result<(), String> {
+    let b = lit.as_bytes();
+    if b.contains(&b'.') || b.contains(&b'e') || b.contains(&b'E') {
+        return Ok(());
+    }
+    let digits = b.len() - usize::from(b.first() == Some(&b'-'));
+    if digits > MAX_INTEGER_DIGITS {
+        return Err(format!(
+            "an integer of {digits} digits is over the limit of {MAX_INTEGER_DIGITS} digits (Python's int conversion limit)"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `lit` is exactly one JSON number literal.
@@ -796,6 +841,19 @@ mod tests {
     fn numbers_keep_their_literal() {
         let v = p(r#"[100.00, -0, 1E+2, 12345678901234567890123, 0.10]"#).unwrap();
         assert_eq!(to_compact(&v), "[100.00,-0,1E+2,12345678901234567890123,0.10]");
+    }
+
+    #[test]
+    fn integers_longer_than_python_converts_are_refused() {
+        let n = "9".repeat(MAX_INTEGER_DIGITS);
+        assert!(p(&format!("[-{n}, {n}.5e-7, {n}9.5, {n}9e0]")).is_ok());
+        for bad in [format!("[1,{n}9]"), format!(r#"{{"a":-{n}9}}"#)] {
+            let e = p(&bad).unwrap_err();
+            assert!(matches!(e, JsonError::Number { .. }), "{bad:.20}: {e}");
+            assert!(e.to_string().contains("digits") && e.to_string().len() < 200, "{e}");
+        }
+        // The literal's offset is given, not its text.
+        assert!(p(&format!("[1,{n}9]")).unwrap_err().to_string().starts_with("number at byte 3:"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::binding::{self, BatchEnvelope, Contents, Data, Host};
 use crate::diagnose::Diagnosis;
 use crate::envelope::{self, Credentials, EnvelopeCodec, Message, PackOptions};
 use crate::error::Error;
-use crate::json::{is_number_literal, Abort, Key, Limits, Members, Text, Value};
+use crate::json::{check_number, is_number_literal, Abort, Key, Limits, Members, Text, Value, MAX_INTEGER_DIGITS};
 use crate::sign_text::KeyOrder;
 use crate::sm2::{PrivateKey, PublicKey, DEFAULT_UID};
 use crate::status::{Code, Status};
@@ -113,6 +113,17 @@ fn str_text<'a>(s: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, str
     s.to_cow()
 }
 
+/// The text of a Python str the caller gave as `what`, or an EnvelopeError: a str with a
+/// lone surrogate (`'\ud800'`) has no UTF-8 form, so it can be neither sent nor signed.
+/// The error never quotes the text (it may be the appSecret).
+fn text_arg<'a>(s: &'a Bound<'_, PyString>, what: &str) -> PyResult<std::borrow::Cow<'a, str>> {
+    str_text(s).map_err(|_| to_py_err(s.py(), surrogate_error(what)))
+}
+
+fn surrogate_error(what: &str) -> Error {
+    Error::envelope(format!("{what} is not valid Unicode (it holds a lone surrogate)"))
+}
+
 fn decimal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     DECIMAL
         .get_or_try_init(py, || Ok::<_, PyErr>(py.import("decimal")?.getattr("Decimal")?.unbind()))
@@ -200,6 +211,9 @@ fn decimal_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
     if !is_number_literal(&lit) {
         return Err(Error::envelope(format!("Decimal {lit} is not a finite JSON number")));
     }
+    // What the peer's parser would refuse is not sent (Decimal('1e5000') is '1E+5000'
+    // and passes, but Decimal(10**5000) written out does not).
+    check_number(&lit).map_err(|what| Error::envelope(format!("a Decimal: {what}")))?;
     Ok(Value::Number(Text::new(&lit)))
 }
 
@@ -207,8 +221,16 @@ fn int_value(obj: &Bound<'_, PyAny>) -> Result<Value, Error> {
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(Value::Number(compact_str::ToCompactString::to_compact_string(&i)));
     }
-    let lit = obj.str().map_err(|_| Error::envelope("an int could not be formatted"))?;
-    Ok(Value::Number(Text::new(lit.to_string())))
+    // str() of an int fails only over the interpreter's digit limit; within it, the core's
+    // own bound (the same as CPython's default) still applies.
+    let lit = obj.str().map_err(|_| {
+        Error::envelope(format!(
+            "an int: more digits than this interpreter writes as text (sys.get_int_max_str_digits(); medpay's limit is {MAX_INTEGER_DIGITS})"
+        ))
+    })?;
+    let lit = lit.to_string();
+    check_number(&lit).map_err(|what| Error::envelope(format!("an int: {what}")))?;
+    Ok(Value::Number(Text::new(lit)))
 }
 
 fn dict_value(d: &Bound<'_, PyDict>, depth: usize, limits: Limits) -> Result<Value, Error> {
@@ -272,10 +294,10 @@ impl<'py, 'v> Converter<'py, 'v> {
         let x = if !n.contains(['.', 'e', 'E']) && n != "-0" {
             match n.parse::<i64>() {
                 Ok(i) => i.into_pyobject(py)?.into_any(),
-                Err(_) => py.get_type::<PyInt>().call1((n,))?,
+                Err(_) => py.get_type::<PyInt>().call1((n,)).map_err(|e| number_error(py, e, "an integer", n.len()))?,
             }
         } else {
-            decimal_class(py)?.call1((n,))?
+            decimal_class(py)?.call1((n,)).map_err(|e| number_error(py, e, "a number", n.len()))?
         };
         if self.numbers.len() < SHARED_LIMIT {
             self.numbers.insert(n, x.clone());
@@ -371,6 +393,31 @@ impl<'py, 'a> crate::json::Builder<'a> for Converter<'py, 'a> {
     }
 }
 
+/// The error of a number literal that the core accepted (`json::check_number`) and Python
+/// still would not convert: an interpreter whose `sys.set_int_max_str_digits` is below
+/// CPython's default, or a platform whose `Decimal` exponents are narrower. A typed
+/// EnvelopeError like the core's refusal; other errors (MemoryError) pass unchanged.
+fn number_error(py: Python<'_>, e: PyErr, what: &str, literal_len: usize) -> PyErr {
+    if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) || e.is_instance_of::<pyo3::exceptions::PyArithmeticError>(py) {
+        to_py_err(
+            py,
+            Error::envelope(format!(
+                "{what} of {literal_len} characters that this interpreter cannot convert (beyond sys.get_int_max_str_digits() or Decimal's exponent range)"
+            )),
+        )
+    } else {
+        e
+    }
+}
+
+/// Whether `e` is one of medpay's own errors: what a batch reports as that item's result.
+fn is_medpay_error(py: Python<'_>, e: &PyErr) -> bool {
+    py.import("medpay_core.errors")
+        .and_then(|m| m.getattr("MedpayError"))
+        .map(|cls| e.value(py).is_instance(&cls).unwrap_or(false))
+        .unwrap_or(false)
+}
+
 impl<'py> Converter<'py, '_> {
     /// A builder's result: a Python error is kept for `parse_to_py` to raise.
     fn keep(&mut self, r: PyResult<Bound<'py, PyAny>>) -> Result<Bound<'py, PyAny>, Abort> {
@@ -425,7 +472,7 @@ fn envelope_members(py: Python<'_>, obj: &Bound<'_, PyAny>, limits: Limits) -> P
         return envelope::parse_envelope(b.as_bytes(), limits).py(py);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return envelope::parse_envelope(str_text(s)?.as_bytes(), limits).py(py);
+        return envelope::parse_envelope(text_arg(s, "the envelope")?.as_bytes(), limits).py(py);
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         return dict_members(d, 0, limits).py(py);
@@ -781,6 +828,17 @@ fn message_to_py<'v>(conv: &mut Converter<'_, 'v>, m: &'v mut Message) -> PyResu
     Ok(PyMessage { data: conv.convert(&m.data)?.unbind(), fields: conv.members(&m.fields)?.unbind(), sign_text, status })
 }
 
+/// `pack`'s `timestamp` and `version` arguments as the core's options (`version` None is
+/// the protocol's).
+fn pack_options(timestamp: Option<&Bound<'_, PyString>>, version: Option<&Bound<'_, PyString>>) -> PyResult<PackOptions> {
+    let timestamp = timestamp.map(|t| text_arg(t, "timestamp").map(|t| t.into_owned())).transpose()?;
+    let version = match version {
+        Some(v) => text_arg(v, "version")?.into_owned(),
+        None => envelope::VERSION.to_string(),
+    };
+    Ok(PackOptions { timestamp, version: Some(version), fields: vec![] })
+}
+
 /// Packs and unpacks envelopes for one set of credentials.
 #[pyclass(name = "EnvelopeCodec", module = "medpay_core", frozen)]
 pub struct PyEnvelopeCodec {
@@ -792,8 +850,8 @@ impl PyEnvelopeCodec {
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
-        timestamp: Option<String>,
-        version: String,
+        timestamp: Option<&Bound<'_, PyString>>,
+        version: Option<&Bound<'_, PyString>>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Members> {
         let limits = self.inner.limits();
@@ -802,10 +860,12 @@ impl PyEnvelopeCodec {
             let mut extra = Vec::new();
             if let Some(f) = fields {
                 for (k, v) in f.iter() {
-                    extra.push((Text::new(k.extract::<String>()?), to_value(&v, 1, limits).py(py)?));
+                    // **fields keys are always str.
+                    let key = text_arg(k.cast::<PyString>()?, "a field name")?;
+                    extra.push((Text::new(&key), to_value(&v, 1, limits).py(py)?));
                 }
             }
-            Ok((data, PackOptions { timestamp, version: Some(version), fields: extra }))
+            Ok((data, PackOptions { fields: extra, ..pack_options(timestamp, version)? }))
         })
     }
 }
@@ -827,15 +887,15 @@ impl PyEnvelopeCodec {
     /// Sign and encrypt `data` into a wire envelope (a dict). Extra keyword fields
     /// (`code`, `message`, `success`, ...) are added at the top level and signed.
     #[pyo3(
-        signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields),
+        signature = (data, *, timestamp = None, version = None, **fields),
         text_signature = "($self, data, *, timestamp=None, version='2.0.1', **fields)"
     )]
     fn pack(
         &self,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
-        timestamp: Option<String>,
-        version: String,
+        timestamp: Option<&Bound<'_, PyString>>,
+        version: Option<&Bound<'_, PyString>>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyDict>> {
         let members = self.pack_members(py, data, timestamp, version, fields)?;
@@ -844,15 +904,15 @@ impl PyEnvelopeCodec {
 
     /// Like `pack`, as compact UTF-8 JSON bytes ready to POST.
     #[pyo3(
-        signature = (data, *, timestamp = None, version = envelope::VERSION.to_string(), **fields),
+        signature = (data, *, timestamp = None, version = None, **fields),
         text_signature = "($self, data, *, timestamp=None, version='2.0.1', **fields)"
     )]
     fn pack_json<'py>(
         &self,
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
-        timestamp: Option<String>,
-        version: String,
+        timestamp: Option<&Bound<'py, PyString>>,
+        version: Option<&Bound<'py, PyString>>,
         fields: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let members = self.pack_members(py, data, timestamp, version, fields)?;
@@ -868,7 +928,7 @@ impl PyEnvelopeCodec {
         let codec = &self.inner;
         // Text is parsed by the core with the GIL released; a dict is converted first.
         let text = match envelope.cast::<PyString>() {
-            Ok(s) => Some(str_text(s)?),
+            Ok(s) => Some(text_arg(s, "the envelope")?),
             Err(_) => None,
         };
         let input = match (envelope.cast::<PyBytes>(), &text) {
@@ -886,20 +946,20 @@ impl PyEnvelopeCodec {
     /// the MedpayError that item raised; one bad item never fails the batch.
     /// `threads` caps the worker threads (default: one per core).
     #[pyo3(
-        signature = (items, *, timestamp = None, version = envelope::VERSION.to_string(), threads = None),
+        signature = (items, *, timestamp = None, version = None, threads = None),
         text_signature = "($self, items, *, timestamp=None, version='2.0.1', threads=None)"
     )]
     fn pack_many<'py>(
         &self,
         py: Python<'py>,
         items: &Bound<'py, PyAny>,
-        timestamp: Option<String>,
-        version: String,
+        timestamp: Option<&Bound<'py, PyString>>,
+        version: Option<&Bound<'py, PyString>>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
         let out = PyList::empty(py);
         let limits = self.inner.limits();
-        let opts = PackOptions { timestamp, version: Some(version), fields: vec![] };
+        let opts = pack_options(timestamp, version)?;
         let emit = |packed: Vec<Result<String, Error>>| -> PyResult<()> {
             for r in packed {
                 match r {
@@ -930,7 +990,12 @@ impl PyEnvelopeCodec {
             let mut conv = Converter::new(py);
             for r in opened.iter_mut() {
                 match r {
-                    Ok(m) => out.append(Py::new(py, message_to_py(&mut conv, m)?)?)?,
+                    Ok(m) => match message_to_py(&mut conv, m) {
+                        Ok(m) => out.append(Py::new(py, m)?)?,
+                        // A number this interpreter will not convert is this item's error.
+                        Err(e) if is_medpay_error(py, &e) => out.append(e.into_value(py))?,
+                        Err(e) => return Err(e),
+                    },
                     Err(e) => out.append(to_py_err(py, e.clone()).into_value(py))?,
                 }
             }
@@ -940,7 +1005,10 @@ impl PyEnvelopeCodec {
             Ok(if let Ok(b) = item.cast::<PyBytes>() {
                 BatchEnvelope::Body(b.as_bytes().to_vec())
             } else if let Ok(s) = item.cast::<PyString>() {
-                BatchEnvelope::Body(s.to_cow()?.as_bytes().to_vec())
+                match str_text(s) {
+                    Ok(t) => BatchEnvelope::Body(t.as_bytes().to_vec()),
+                    Err(_) => BatchEnvelope::Invalid(surrogate_error("the envelope")),
+                }
             } else if item.cast::<PyDict>().is_ok() {
                 match to_value(&item, 0, limits) {
                     Ok(Value::Object(m)) => BatchEnvelope::Members(m),
@@ -1055,7 +1123,7 @@ fn parse_json<'py>(py: Python<'py>, text: &Bound<'py, PyAny>, max_bytes: usize, 
         return parse_to_py(&mut conv, b.as_bytes(), limits, envelope::body_json_error);
     }
     if let Ok(s) = text.cast::<PyString>() {
-        let s = str_text(s)?;
+        let s = text_arg(s, "body")?;
         return parse_to_py(&mut conv, s.as_bytes(), limits, envelope::body_json_error);
     }
     Err(PyTypeError::new_err(format!("expected str or bytes, not {}", type_name(text))))
@@ -1064,12 +1132,21 @@ fn parse_json<'py>(py: Python<'py>, text: &Bound<'py, PyAny>, max_bytes: usize, 
 /// The sign text of a message (dict, or its JSON text) with plaintext `data`, or with
 /// `encData`, which is decrypted with the key derived from its appId and `app_secret`.
 #[pyfunction]
-#[pyo3(signature = (message, app_secret, *, key_order = "ordinal"))]
-fn sign_text(py: Python<'_>, message: &Bound<'_, PyAny>, app_secret: &str, key_order: &str) -> PyResult<String> {
-    let order = key_order_arg(key_order)?;
+#[pyo3(signature = (message, app_secret, *, key_order = None), text_signature = "(message, app_secret, *, key_order='ordinal')")]
+fn sign_text(
+    py: Python<'_>,
+    message: &Bound<'_, PyAny>,
+    app_secret: &Bound<'_, PyString>,
+    key_order: Option<&Bound<'_, PyString>>,
+) -> PyResult<String> {
+    let order = match key_order {
+        Some(k) => key_order_arg(&text_arg(k, "key_order")?)?,
+        None => KeyOrder::Ordinal,
+    };
+    let app_secret = text_arg(app_secret, "app_secret")?;
     let limits = Limits::default();
     let members = envelope_members(py, message, limits)?;
-    envelope::envelope_sign_text(&members, app_secret, order, limits).py(py)
+    envelope::envelope_sign_text(&members, &app_secret, order, limits).py(py)
 }
 
 /// The 16-byte SM4 data key of (app_id, app_secret).
