@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
-.PHONY: test demo bench develop cargo-test pytest clean browser postgres
+.PHONY: test demo bench develop cargo-test pytest clean browser postgres fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ postgres:
 
 demo: develop
 	$(VENV)/bin/medpay demo
+
+# cargo-fuzz targets (rust/fuzz/): each runs FUZZ_SECONDS (default 30). libFuzzer needs
+# nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := json_parse sign_text_routes envelope_open keys_and_signatures
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd rust && for t in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
 
 bench: develop
 	$(PY) -m pip install --quiet "gmssl==3.2.2" "gmssl-fast>=0.1" "cryptography>=41"
