@@ -53,18 +53,21 @@ log = logging.getLogger("medpay_core.asgi")
 MAX_NOTICE_BYTES = 1024 * 1024
 
 
-async def _read_limited(request: Request) -> Optional[bytes]:
-    """The body, or None once it is past MAX_NOTICE_BYTES: refused as it streams in, so a
+async def read_body(request: Request, limit: int = MAX_NOTICE_BYTES) -> Optional[bytes]:
+    """The body, or None once it is past ``limit`` bytes: refused as it streams in, so a
     huge upload never sits in memory (a declared Content-Length over the limit is refused
-    before a byte is read)."""
+    before a byte is read). The sandbox's app reads its bodies with it too.
+
+    >>> # body = await read_body(request)    # None: answer 413
+    """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_NOTICE_BYTES:
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_NOTICE_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
@@ -200,7 +203,7 @@ def create_app(
         sync_notice = on_notice
 
     async def notify(request: Request) -> Response:
-        body = await _read_limited(request)
+        body = await read_body(request)
         if body is None:
             return Response(b"", status_code=413)
         reply = await run_in_threadpool(
@@ -219,7 +222,7 @@ def create_app(
         if request.method == "POST":
             # The spec's page "submits the three parameters to the backend": accept a
             # urlencoded form too (parsed here: Starlette's form parser needs python-multipart).
-            body = await _read_limited(request)
+            body = await read_body(request)
             if body is None:
                 return _page("无法识别的订单", "<p>提交的内容过大，请返回重试。</p>", 413)
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

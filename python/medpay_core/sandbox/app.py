@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..asgi import read_body
 from . import codes
 from .center import EventHook
 from .config import SandboxConfig
@@ -36,17 +37,6 @@ MAX_BODY = 8 * 1024 * 1024
 
 def _response(r: Reply) -> Response:
     return Response(r.body, status_code=r.status, media_type=r.content_type, headers=r.headers)
-
-
-async def _body(request: Request) -> Optional[bytes]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _base_url(request: Request) -> str:
@@ -73,7 +63,7 @@ def create_sandbox_app(
     sandbox = Sandbox(config, db_path, on_event=on_event)
 
     async def api(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request, MAX_BODY)
         if body is None:
             return JSONResponse({"code": codes.BAD_ENVELOPE, "message": f"body over {MAX_BODY} bytes",
                                  "success": False}, status_code=413)
@@ -85,13 +75,13 @@ def create_sandbox_app(
         return _response(reply)
 
     async def cashier_pay(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request, MAX_BODY)
         if body is None:
             return Response("body too large", status_code=413)
         return _response(await run_in_threadpool(sandbox.cashier_pay, body))
 
     async def voucher(request: Request) -> Response:
-        body = await _body(request) if request.method == "POST" else b""
+        body = await read_body(request, MAX_BODY) if request.method == "POST" else b""
         accept_json = "application/json" in request.headers.get("accept", "") or \
             request.query_params.get("format") == "json"
         return _response(await run_in_threadpool(sandbox.voucher_page, request.method, body or b"", accept_json))
