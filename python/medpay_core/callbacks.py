@@ -74,7 +74,7 @@ from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, c
 
 from ._native import Credentials, EnvelopeCodec, parse_json
 from .credentials import CredentialsLike, as_codec
-from .errors import DecryptError, EnvelopeError, MedpayError, SignatureError, UnknownAppIdError, ValidationError
+from .errors import DecryptError, EnvelopeError, SignatureError, UnknownAppIdError, ValidationError
 from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, validate
 
 __all__ = [

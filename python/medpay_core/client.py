@@ -58,7 +58,6 @@ from .errors import (
     BusinessError,
     DecryptError,
     EnvelopeError,
-    MedpayError,
     OutcomeUnknown,
     SettlementPending,
     SignatureError,

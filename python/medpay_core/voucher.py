@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping, Optional, Protocol, Union, runtime_ch
 
 from ._native import EnvelopeCodec, sm3
 from .credentials import CredentialsLike, as_codec
-from .errors import DecryptError, InvalidVoucher, MedpayError, ValidationError
+from .errors import DecryptError, InvalidVoucher, ValidationError
 from .models import VoucherDecodeRequest, VoucherDecodeResponse, validate
 
 __all__ = [

@@ -50,7 +50,7 @@ import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import (Any, Callable, ClassVar, Dict, List, Mapping, Optional, Set, Tuple, Type,
+from typing import (Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type,
                     TypeVar, Union)
 
 from pydantic import (AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr,
