@@ -1026,7 +1026,7 @@ mod tests {
         let s = |x: &str| Some(Value::String(x.into()));
         let cases: Vec<(&str, Option<Value>, &str)> = vec![
             ("appId", None, "no appId"),
-            ("appId", s("43AF047BBA47FC8AXXXXXXXXXXXXXXXX"), "not the appId"),
+            ("appId", s("43AF047BBA47FC8A0THER0APPID00000"), "not the appId"),
             ("appId", Some(Value::Number("7".into())), "must be a string"),
             ("version", None, "no version"),
             ("version", s("1.0"), "\"1.0\" is not supported"),
