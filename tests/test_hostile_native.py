@@ -12,7 +12,7 @@ import pytest
 
 import medpay_core as mp
 from medpay_core import _native
-from medpay_core.errors import EnvelopeError, MedpayError
+from medpay_core.errors import EnvelopeError, KeyFormatError, MedpayError
 
 APP_ID = "43AF047BBA47FC8A1AE8EFB232BDBBCB"
 SECRET = "4117E877F5FA0A0188891283E4B617D5"
@@ -145,11 +145,24 @@ LONE = "\ud800"
         lambda: _native.sign_text({"appId": "A"}, LONE),
         lambda: _native.sign_text({"appId": "A"}, SECRET, key_order=LONE),
         lambda: _native.parse_json('"%s"' % LONE),
+        lambda: OURS.decrypt_data(LONE),
+        lambda: _native.diagnose(THEIRS.pack({"a": "1"}), LONE, INST.public_key()),
+        lambda: _native.derive_sm4_key(APP_ID, LONE),
+        lambda: _native.derive_sm4_key(LONE, SECRET),
+        lambda: mp.Credentials(LONE, SECRET, INST, CENTER.public_key()),
+        lambda: mp.Credentials(APP_ID, LONE, INST, CENTER.public_key()),
+        lambda: mp.Credentials(APP_ID, SECRET, INST, CENTER.public_key(), key_order=LONE),
     ],
 )
 def test_a_lone_surrogate_is_an_envelope_error(call):
     with pytest.raises(EnvelopeError):
         call()
+
+
+@pytest.mark.parametrize("read", [mp.SM2PrivateKey.from_string, mp.SM2PublicKey.from_string])
+def test_a_key_text_with_a_lone_surrogate_is_a_key_format_error(read):
+    with pytest.raises(KeyFormatError):
+        read("04" + LONE)
 
 
 def test_a_lone_surrogate_in_a_batch_is_that_items_error():

@@ -124,6 +124,13 @@ fn surrogate_error(what: &str) -> Error {
     Error::envelope(format!("{what} is not valid Unicode (it holds a lone surrogate)"))
 }
 
+/// The text of a key given as a str; a lone surrogate is a KeyFormatError.
+fn key_text_arg<'a>(s: &'a Bound<'_, PyString>) -> PyResult<std::borrow::Cow<'a, str>> {
+    str_text(s).map_err(|_| {
+        to_py_err(s.py(), Error::KeyFormat("the key is not valid Unicode (it holds a lone surrogate)".into()))
+    })
+}
+
 fn decimal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     DECIMAL
         .get_or_try_init(py, || Ok::<_, PyErr>(py.import("decimal")?.getattr("Decimal")?.unbind()))
@@ -499,8 +506,8 @@ impl PySM2PrivateKey {
 
     /// Read a key in any format of docs/protocol.md §5 (hex, Base64, PEM, Base64 DER).
     #[staticmethod]
-    fn from_string(py: Python<'_>, s: &str) -> PyResult<Self> {
-        Ok(Self { inner: PrivateKey::from_string(s).py(py)? })
+    fn from_string(py: Python<'_>, s: &Bound<'_, PyString>) -> PyResult<Self> {
+        Ok(Self { inner: PrivateKey::from_string(&key_text_arg(s)?).py(py)? })
     }
 
     /// Read a key from bytes: the 32-byte scalar (33 with a leading zero) or DER.
@@ -563,8 +570,8 @@ pub struct PySM2PublicKey {
 impl PySM2PublicKey {
     /// Read a key in any format of docs/protocol.md §5 (hex/Base64 of 65, 64 or 33 bytes, PEM).
     #[staticmethod]
-    fn from_string(py: Python<'_>, s: &str) -> PyResult<Self> {
-        Ok(Self { inner: PublicKey::from_string(s).py(py)? })
+    fn from_string(py: Python<'_>, s: &Bound<'_, PyString>) -> PyResult<Self> {
+        Ok(Self { inner: PublicKey::from_string(&key_text_arg(s)?).py(py)? })
     }
 
     /// Read a key from bytes: SEC1 (65, 64, 33 bytes) or DER SubjectPublicKeyInfo.
@@ -675,20 +682,27 @@ pub struct PyCredentials {
 #[pymethods]
 impl PyCredentials {
     #[new]
-    #[pyo3(signature = (app_id, app_secret, private_key = None, peer_public_key = None, *, key_order = "ordinal", uid = DEFAULT_UID))]
+    #[pyo3(
+        signature = (app_id, app_secret, private_key = None, peer_public_key = None, *, key_order = None, uid = DEFAULT_UID),
+        text_signature = "(app_id, app_secret, private_key=None, peer_public_key=None, *, key_order='ordinal', uid=...)"
+    )]
     fn new(
         py: Python<'_>,
-        app_id: &str,
-        app_secret: &str,
+        app_id: &Bound<'_, PyString>,
+        app_secret: &Bound<'_, PyString>,
         private_key: Option<&Bound<'_, PyAny>>,
         peer_public_key: Option<&Bound<'_, PyAny>>,
-        key_order: &str,
+        key_order: Option<&Bound<'_, PyString>>,
         uid: &[u8],
     ) -> PyResult<Self> {
-        let order = key_order_arg(key_order)?;
+        let (app_id, app_secret) = (text_arg(app_id, "app_id")?, text_arg(app_secret, "app_secret")?);
+        let order = match key_order {
+            Some(k) => key_order_arg(&text_arg(k, "key_order")?)?,
+            None => KeyOrder::default(),
+        };
         let sk = private_key_arg(py, private_key)?;
         let pk = public_key_arg(py, peer_public_key)?;
-        let creds = Credentials::new(app_id, app_secret, sk, pk, order).and_then(|c| c.with_uid(uid)).py(py)?;
+        let creds = Credentials::new(&app_id, &app_secret, sk, pk, order).and_then(|c| c.with_uid(uid)).py(py)?;
         Ok(Self { inner: Arc::new(creds) })
     }
 
@@ -1034,8 +1048,9 @@ impl PyEnvelopeCodec {
     }
 
     /// Decrypt hex under the data key and parse the JSON inside.
-    fn decrypt_data(&self, py: Python<'_>, enc_data: &str) -> PyResult<Py<PyAny>> {
-        let v = self.inner.credentials().decrypt_data(enc_data, self.inner.limits()).py(py)?;
+    fn decrypt_data(&self, py: Python<'_>, enc_data: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        let enc_data = text_arg(enc_data, "encData")?;
+        let v = self.inner.credentials().decrypt_data(&enc_data, self.inner.limits()).py(py)?;
         to_py(py, &v)
     }
 
@@ -1151,8 +1166,13 @@ fn sign_text(
 
 /// The 16-byte SM4 data key of (app_id, app_secret).
 #[pyfunction]
-fn derive_sm4_key<'py>(py: Python<'py>, app_id: &str, app_secret: &str) -> PyResult<Bound<'py, PyBytes>> {
-    let k = crate::data_key::derive_sm4_key(app_id, app_secret).py(py)?;
+fn derive_sm4_key<'py>(
+    py: Python<'py>,
+    app_id: &Bound<'_, PyString>,
+    app_secret: &Bound<'_, PyString>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (app_id, app_secret) = (text_arg(app_id, "app_id")?, text_arg(app_secret, "app_secret")?);
+    let k = crate::data_key::derive_sm4_key(&app_id, &app_secret).py(py)?;
     Ok(PyBytes::new(py, &k))
 }
 
@@ -1209,13 +1229,14 @@ impl PyDiagnosis {
 fn diagnose(
     py: Python<'_>,
     envelope: &Bound<'_, PyAny>,
-    app_secret: &str,
+    app_secret: &Bound<'_, PyString>,
     public_key: &Bound<'_, PyAny>,
 ) -> PyResult<PyDiagnosis> {
+    let app_secret = text_arg(app_secret, "app_secret")?;
     let pk = public_key_arg(py, Some(public_key))?
         .ok_or_else(|| PyTypeError::new_err("public_key is required"))?;
     let members = envelope_members(py, envelope, Limits::default())?;
-    Ok(PyDiagnosis { inner: crate::diagnose::diagnose(&members, app_secret, &pk) })
+    Ok(PyDiagnosis { inner: crate::diagnose::diagnose(&members, &app_secret, &pk) })
 }
 
 /// For published test vectors only: sign with a given k. A fixed k reveals the key, so
