@@ -47,7 +47,7 @@ from .models import OrderSyncNotice
 
 __all__ = ["create_app", "default_store_path"]
 
-log = logging.getLogger("medpay_core.asgi")
+log = logging.getLogger("medpay.asgi")
 
 #: Largest 6302 body read; a notice is a few KB.
 MAX_NOTICE_BYTES = 1024 * 1024

@@ -91,7 +91,7 @@ __all__ = [
     "UnknownAppIdError",
 ]
 
-log = logging.getLogger("medpay_core.callbacks")
+log = logging.getLogger("medpay.callbacks")
 
 CLAIMED, DONE, BUSY, STALE = "claimed", "done", "busy", "stale"
 

@@ -30,7 +30,10 @@ this" and "sleep this long" steps, driven by a thin sync driver (httpx.Client,
 ``time.sleep``) and a thin async one (httpx.AsyncClient, ``anyio.sleep``). The attempt loop,
 the retry decision, the reading of answers and the wait-for-settlement loop exist once.
 
-The client never logs request or response bodies, keys or the appSecret.
+The client never logs request or response bodies, keys or the appSecret. It logs one INFO
+line per call on the ``medpay.client`` logger (code, path, outcome, milliseconds); every
+medpay logger is under ``medpay``. For archiving (报文留存), ``audit=`` is called with an
+:class:`Exchange` for every attempt: the exact signed request bytes and the answer bytes.
 
 >>> import medpay_core as mp
 >>> creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate().public_key())
@@ -47,7 +50,8 @@ import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Container, Generator, Iterable, List, Literal, Mapping, Optional, Type, TypeVar, Union, overload
+from typing import (Any, Callable, Container, Generator, Iterable, List, Literal, Mapping, Optional, Type, TypeVar,
+                    Union, overload)
 
 import anyio
 import httpx
@@ -85,6 +89,7 @@ from .models import (
 
 __all__ = [
     "MedpayClient",
+    "Exchange",
     "AsyncMedpayClient",
     "TransactionCode",
     "ORD_STAS",
@@ -93,7 +98,7 @@ __all__ = [
     "ord_stas_label",
 ]
 
-log = logging.getLogger("medpay_core.client")
+log = logging.getLogger("medpay.client")
 
 API_PREFIX = "org/local/api/hos/"
 
@@ -230,6 +235,38 @@ class _Failure:
         return err
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One attempt of a call as it was on the wire, for the ``audit`` hook (报文留存):
+    ``request`` the exact signed bytes sent, ``response`` the answer's bytes (``None``
+    when no complete answer came: ``error`` says why), ``started`` the Unix time it was
+    sent, ``duration`` seconds until the answer. Bodies hold personal data: archive them
+    as such.
+
+    >>> archive = []
+    >>> # client = mp.MedpayClient(url, creds, audit=archive.append)
+    >>> # client.query_order(query); archive[0].code, archive[0].status  -> ('6301', 200)
+    """
+
+    code: str
+    url: str
+    request: bytes
+    status: Optional[int]
+    response: Optional[bytes]
+    error: Optional[str]
+    started: float
+    duration: float
+
+    def __repr__(self) -> str:  # the bodies stay out of reprs and logs
+        return (f"Exchange(code={self.code!r}, status={self.status!r}, request=<{len(self.request)} bytes>, "
+                f"response={'None' if self.response is None else f'<{len(self.response)} bytes>'}, "
+                f"error={self.error!r}, duration={self.duration:.3f})")
+
+
+#: The audit hook: called with every exchange.
+AuditHook = Callable[[Exchange], None]
+
+
 def _keep(flow: _Flow[R], out: List[R]) -> Generator[_Step, _Reply, None]:
     # The drivers run this wrapper so the flow's result comes back typed (a StopIteration
     # value is Any).
@@ -284,7 +321,11 @@ class _Flows:
         backoff: float,
         max_backoff: float,
         max_response_bytes: int,
+        audit: Optional[AuditHook] = None,
     ) -> None:
+        if audit is not None and not callable(audit):
+            raise TypeError("audit is a callable taking an Exchange")
+        self.audit = audit
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url is http(s)://host[:port][/prefix]")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -310,16 +351,43 @@ class _Flows:
     # -- one transaction ----------------------------------------------------------------
     def call(self, code: str, request: _Request, answer: Type[M]) -> _Flow[M]:
         """Send transaction ``code`` until it has an answer or may not be sent again;
-        return the answer as ``answer``."""
+        return the answer as ``answer``. Logs one INFO line: code, path, outcome, time."""
         t = _transaction(code)
+        start = time.perf_counter()
+        try:
+            result = yield from self._call(t, request, answer)
+        except BaseException as e:
+            log.info("%s %s: %s in %.1f ms", t.code, t.path, type(e).__name__, (time.perf_counter() - start) * 1e3)
+            raise
+        log.info("%s %s: ok in %.1f ms", t.code, t.path, (time.perf_counter() - start) * 1e3)
+        return result
+
+    def _exchanged(self, t: _Sent, url: str, body: bytes, reply: _Reply, started: float, elapsed: float) -> None:
+        """Hand the attempt to the audit hook; a failing hook is logged, never allowed to
+        lose the answer of a request that was sent."""
+        if self.audit is None:
+            return
+        if isinstance(reply, _Answer):
+            ex = Exchange(t.code, url, body, reply.status, None if reply.too_large else reply.body,
+                          "answer larger than max_response_bytes" if reply.too_large else None, started, elapsed)
+        else:
+            ex = Exchange(t.code, url, body, None, None, type(reply.error).__name__, started, elapsed)
+        try:
+            self.audit(ex)
+        except Exception:
+            log.exception("%s: the audit hook failed; the exchange was not archived", t.code)
+
+    def _call(self, t: _Sent, request: _Request, answer: Type[M]) -> _Flow[M]:
         model = validate(t.request, request)
-        url = self.url_for(code)
+        url = self.url_for(t.code)
         attempt = 0
         while True:
             # Packed per attempt: every attempt gets a fresh timestamp and signature.
             body = self.codec.pack_json(model.to_wire())
             log.debug("POST %s (%s)", url, t.code)
+            started, t0 = time.time(), time.perf_counter()
             reply = yield _Post(url, body, self.max_response_bytes)
+            self._exchanged(t, url, body, reply, started, time.perf_counter() - t0)
             if isinstance(reply, _Answer):
                 log.debug("%s answered HTTP %d", t.code, reply.status)
                 if 200 <= reply.status < 300:
@@ -481,6 +549,13 @@ class _Flows:
         )
 
 
+def _no_verify_with_transport(verify: Union[ssl.SSLContext, str, bool], transport: object) -> None:
+    # httpx ignores verify= when a transport is given: refused rather than silently unused.
+    if transport is not None and verify is not True:
+        raise ValueError("verify= has no effect with transport=: configure TLS on the transport "
+                         "(e.g. httpx.HTTPTransport(verify=...))")
+
+
 def _timeout(timeout: Union[float, httpx.Timeout]) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
@@ -493,7 +568,9 @@ class MedpayClient:
     EnvelopeCodec. ``timeout`` is seconds (or an ``httpx.Timeout``); ``transport`` an
     ``httpx.BaseTransport`` (proxies, tests); ``retries`` how many times 6301 is sent
     again after a transport failure; ``verify`` as httpx takes it (a CA bundle path, an
-    ``ssl.SSLContext`` or a bool); answers larger than ``max_response_bytes`` are refused.
+    ``ssl.SSLContext`` or a bool; with ``transport`` it is refused: TLS is the
+    transport's); answers larger than ``max_response_bytes`` are refused; ``audit`` is
+    called with an :class:`Exchange` (the signed bytes both ways) for every attempt.
 
     >>> import medpay_core as mp
     >>> creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate().public_key())
@@ -514,9 +591,11 @@ class MedpayClient:
         max_backoff: float = 8.0,
         verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
+        audit: Optional[AuditHook] = None,
     ) -> None:
+        _no_verify_with_transport(verify, transport)
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
-                             max_response_bytes=max_response_bytes)
+                             max_response_bytes=max_response_bytes, audit=audit)
         self._http = httpx.Client(timeout=_timeout(timeout), transport=transport, verify=verify, headers=_HEADERS,
                                   follow_redirects=False)
 
@@ -704,9 +783,11 @@ class AsyncMedpayClient:
         max_backoff: float = 8.0,
         verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
+        audit: Optional[AuditHook] = None,
     ) -> None:
+        _no_verify_with_transport(verify, transport)
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
-                             max_response_bytes=max_response_bytes)
+                             max_response_bytes=max_response_bytes, audit=audit)
         self._http = httpx.AsyncClient(timeout=_timeout(timeout), transport=transport, verify=verify,
                                        headers=_HEADERS, follow_redirects=False)
 

@@ -41,7 +41,7 @@ from .callbacks import BUSY, CLAIMED, DONE, STALE, Claim, NoticeKey, _bad, _chec
 
 __all__ = ["PostgresNoticeStore"]
 
-log = logging.getLogger("medpay_core.callbacks")
+log = logging.getLogger("medpay.callbacks")
 
 #: The first argument of the two-key advisory lock (``pg_try_advisory_xact_lock(int, int)``)
 #: names medpay's lock space, so our locks do not meet the institution's own.
