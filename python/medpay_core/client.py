@@ -44,6 +44,7 @@ medpay logger is under ``medpay``. For archiving (报文留存), ``audit=`` is c
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import ssl
@@ -329,15 +330,26 @@ class _Flows:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url is http(s)://host[:port][/prefix]")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.codec = as_codec(credentials)
-        if self.codec.credentials.private_key is None or self.codec.credentials.peer_public_key is None:
-            raise ValueError("the client needs credentials with our private key and the center's public key")
+        self.codec = self._codec_of(credentials)
         if retries < 0:
             raise ValueError("retries >= 0")
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_response_bytes = max_response_bytes
+
+    @staticmethod
+    def _codec_of(credentials: CredentialsLike) -> EnvelopeCodec:
+        codec = as_codec(credentials)
+        if codec.credentials.private_key is None or codec.credentials.peer_public_key is None:
+            raise ValueError("the client needs credentials with our private key and the center's public key")
+        return codec
+
+    def using(self, credentials: CredentialsLike) -> _Flows:
+        """The same flows for another institution's credentials."""
+        other = copy.copy(self)
+        other.codec = self._codec_of(credentials)
+        return other
 
     def url_for(self, code: str) -> str:
         return self.base_url + API_PREFIX + _transaction(code).path
@@ -598,6 +610,24 @@ class MedpayClient:
                              max_response_bytes=max_response_bytes, audit=audit)
         self._http = httpx.Client(timeout=_timeout(timeout), transport=transport, verify=verify, headers=_HEADERS,
                                   follow_redirects=False)
+        self._call_timeout: Union[httpx.Timeout, httpx._client.UseClientDefault] = httpx.USE_CLIENT_DEFAULT
+        self._owns_http = True
+
+    def with_options(self, *, credentials: Optional[CredentialsLike] = None,
+                     timeout: Union[float, httpx.Timeout, None] = None) -> MedpayClient:
+        """A view of this client with other credentials (another institution behind a
+        gateway) and/or another timeout, sharing its connection pool; closing the view
+        leaves the pool open.
+
+        >>> # client.with_options(credentials=codec_of(app_id), timeout=5).query_order(query)
+        """
+        view = copy.copy(self)
+        view._owns_http = False
+        if credentials is not None:
+            view._flows = self._flows.using(credentials)
+        if timeout is not None:
+            view._call_timeout = _timeout(timeout)
+        return view
 
     @property
     def codec(self) -> EnvelopeCodec:
@@ -633,7 +663,7 @@ class MedpayClient:
 
     def _post(self, post: _Post) -> _Reply:
         try:
-            with self._http.stream("POST", post.url, content=post.body) as resp:
+            with self._http.stream("POST", post.url, content=post.body, timeout=self._call_timeout) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
@@ -650,7 +680,8 @@ class MedpayClient:
 
         >>> # client.close()
         """
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> MedpayClient:
         return self
@@ -790,6 +821,23 @@ class AsyncMedpayClient:
                              max_response_bytes=max_response_bytes, audit=audit)
         self._http = httpx.AsyncClient(timeout=_timeout(timeout), transport=transport, verify=verify,
                                        headers=_HEADERS, follow_redirects=False)
+        self._call_timeout: Union[httpx.Timeout, httpx._client.UseClientDefault] = httpx.USE_CLIENT_DEFAULT
+        self._owns_http = True
+
+    def with_options(self, *, credentials: Optional[CredentialsLike] = None,
+                     timeout: Union[float, httpx.Timeout, None] = None) -> AsyncMedpayClient:
+        """A view with other credentials and/or timeout sharing the connection pool (see
+        :meth:`MedpayClient.with_options`).
+
+        >>> # await client.with_options(credentials=codec_of(app_id)).query_order(query)
+        """
+        view = copy.copy(self)
+        view._owns_http = False
+        if credentials is not None:
+            view._flows = self._flows.using(credentials)
+        if timeout is not None:
+            view._call_timeout = _timeout(timeout)
+        return view
 
     @property
     def codec(self) -> EnvelopeCodec:
@@ -825,7 +873,7 @@ class AsyncMedpayClient:
 
     async def _post(self, post: _Post) -> _Reply:
         try:
-            async with self._http.stream("POST", post.url, content=post.body) as resp:
+            async with self._http.stream("POST", post.url, content=post.body, timeout=self._call_timeout) as resp:
                 chunks, size = [], 0
                 async for chunk in resp.aiter_bytes():
                     size += len(chunk)
@@ -841,7 +889,8 @@ class AsyncMedpayClient:
 
         >>> # await client.aclose()
         """
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncMedpayClient:
         return self
