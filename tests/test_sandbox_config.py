@@ -160,3 +160,12 @@ def test_the_sandbox_modules_keep_no_table_or_rule_of_their_own() -> None:
     for f in sources.glob("*.py"):
         text = f.read_text(encoding="utf-8")
         assert "uldFeeInfo" not in text and "query_order_info" not in text, f.name
+
+
+def test_generated_institutions_keep_the_first_orgcodgs_length_however_many():
+    from medpay_core.sandbox import generate_config
+
+    raw = generate_config(institutions=1000, org_codg="H00000000001")
+    codes = [i["orgCodg"] for i in raw["institutions"]]
+    assert {len(c) for c in codes} == {12} and len(set(codes)) == 1000
+    assert codes[:2] == ["H00000000001", "H00000000002"] and codes[999] == "H00000001000"

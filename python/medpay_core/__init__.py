@@ -70,6 +70,7 @@ from .client import (
     is_final_ord_stas,
     ord_stas_label,
 )
+from .credentials import Institutions
 from .ids import new_app_refd_sn, new_org_biz_ser
 from .voucher import SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
 
@@ -89,6 +90,7 @@ __all__ = [
     "__version__",
     "PROTOCOL_VERSION",
     "Credentials",
+    "Institutions",
     "Diagnosis",
     "EnvelopeCodec",
     "Message",

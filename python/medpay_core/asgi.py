@@ -163,7 +163,9 @@ def create_app(
     the 6204 redirect page.
 
     ``codec_or_codecs``: our EnvelopeCodec/Credentials, or several (a list or a mapping)
-    when the institution holds several appIds; notices and redirects pick theirs by appId.
+    when the institution holds several appIds, or, for a gateway of hundreds, a resolver
+    ``appId -> credentials or None`` (or :class:`~medpay_core.credentials.Institutions`),
+    called once per appId; notices and redirects pick theirs by appId.
     ``on_notice(notice)`` may be sync (run in a worker thread) or async; with a
     transactional store (:class:`~medpay_core.notice_store_pg.PostgresNoticeStore`) it is
     ``on_notice(notice, conn)`` and writes in the claim's transaction.

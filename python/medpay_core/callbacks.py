@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Union, cast, get_args, runtime_checkable
 
 from ._native import Credentials, EnvelopeCodec, parse_json
-from .credentials import CredentialsLike, as_codec
+from .credentials import CredentialsLike, Institutions, as_codec
 from .errors import DecryptError, EnvelopeError, SignatureError, UnknownAppIdError, ValidationError
 from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, validate
 
@@ -535,7 +535,7 @@ def read_json_object(body: Union[bytes, str]) -> dict[str, Any]:
 
 # -- 6302 ----------------------------------------------------------------------------------
 
-CodecArg = Union[EnvelopeCodec, Mapping[str, EnvelopeCodec]]
+CodecArg = Union[EnvelopeCodec, Mapping[str, EnvelopeCodec], Institutions]
 
 
 #: The form of the 6302 reply: ``"nested"`` (``{"code":"0","msg":...,"data":{...}}``,
@@ -572,15 +572,18 @@ def settlement_reply(success: bool, message: str, *, reply_form: ReplyForm = "ne
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _pick_codec(codecs: CodecArg, app_id: Any) -> EnvelopeCodec:
-    if isinstance(codecs, EnvelopeCodec):
+def _institutions(codecs: CodecArg) -> Institutions:
+    if isinstance(codecs, Institutions):
         return codecs
-    if app_id is None and len(codecs) == 1:
-        return next(iter(codecs.values()))
-    codec = codecs.get(app_id) if isinstance(app_id, str) else None
-    if codec is None:
-        raise UnknownAppIdError(f"no credentials for appId {app_id!r}: configure that institution's credentials", app_id=None if app_id is None else str(app_id))
-    return codec
+    return Institutions({codecs.credentials.app_id: codecs} if isinstance(codecs, EnvelopeCodec) else codecs)
+
+
+def _pick_codec(codecs: CodecArg, app_id: Any) -> EnvelopeCodec:
+    found = _institutions(codecs)
+    only = found.only()
+    if app_id is None and only is not None:
+        return only
+    return found.codec(app_id)
 
 
 #: Members that make a body an envelope; a plain notice may also be the table-20 fields
@@ -618,9 +621,8 @@ def _app_id_of(doc: Mapping[str, Any], codecs: CodecArg) -> str:
     app_id = doc.get("appId")
     if isinstance(app_id, str) and app_id:
         return app_id
-    if isinstance(codecs, EnvelopeCodec):
-        return codecs.credentials.app_id
-    return next(iter(codecs)) if len(codecs) == 1 else ""
+    only = _institutions(codecs).only()
+    return only.credentials.app_id if only is not None else ""
 
 
 class _NotANotice(EnvelopeError):
@@ -752,7 +754,7 @@ def handle_settlement_notice(
 #: What the receiving side, the cashier and the voucher take for "our keys".
 def decode_order_sync(
     query: Mapping[str, str],
-    credentials_by_app_id: Union[CredentialsLike, Mapping[str, CredentialsLike]],
+    credentials_by_app_id: Union[CredentialsLike, Mapping[str, CredentialsLike], Institutions],
 ) -> OrderSyncNotice:
     """Decode the 6204 redirect's query (``mpcAppId``, ``encData``, ``chnlType``) into an
     OrderSyncNotice, with the credentials of ``mpcAppId``.
@@ -773,30 +775,27 @@ def decode_order_sync(
     enc = query.get("encData")
     if not app_id or not enc:
         raise EnvelopeError("the redirect has no mpcAppId or encData")
-    if isinstance(credentials_by_app_id, (Credentials, EnvelopeCodec)):
-        codec = as_codec(credentials_by_app_id)
-        if codec.credentials.app_id != app_id:
-            raise UnknownAppIdError(f"no credentials for appId {app_id!r}: configure that institution's credentials", app_id=None if app_id is None else str(app_id))
-    else:
-        creds = credentials_by_app_id.get(app_id)
-        if creds is None:
-            raise UnknownAppIdError(f"no credentials for appId {app_id!r}: configure that institution's credentials", app_id=None if app_id is None else str(app_id))
-        codec = as_codec(creds)
+    codec = _codecs_by_app_id(credentials_by_app_id).codec(app_id)
     data = codec.decrypt_data(enc.strip())
     if not isinstance(data, dict):
         raise DecryptError("encData is not a JSON object")
     return validate(OrderSyncNotice, data)
 
 
-def _codecs_by_app_id(codec_or_codecs: Any) -> dict[str, EnvelopeCodec]:
-    """One codec/credentials, a list of them, or a mapping -> {appId: codec}."""
+def _codecs_by_app_id(codec_or_codecs: Any) -> Institutions:
+    """One codec/credentials, a list or a mapping of them, a resolver function
+    (appId -> credentials or None) or Institutions -> Institutions."""
+    if isinstance(codec_or_codecs, Institutions):
+        return codec_or_codecs
     if isinstance(codec_or_codecs, (EnvelopeCodec, Credentials)):
         items = [as_codec(codec_or_codecs)]
     elif isinstance(codec_or_codecs, Mapping):
         items = [as_codec(c) for c in codec_or_codecs.values()]
+    elif callable(codec_or_codecs):
+        return Institutions(codec_or_codecs)
     else:
         items = [as_codec(c) for c in codec_or_codecs]
     if not items:
         raise ValueError("at least one codec")
-    return {c.credentials.app_id: c for c in items}
+    return Institutions({c.credentials.app_id: c for c in items})
 

@@ -288,7 +288,10 @@ def generate_config(
             "name": name + suffix,
         }
         if org_codg:
-            entry["orgCodg"] = org_codg if i == 0 else f"{org_codg[:-2]}{i + 1:02d}"
+            # The others: the same length as the first (orgCodg is at most 12 characters),
+            # its tail replaced by the institution's number.
+            n = str(i + 1)
+            entry["orgCodg"] = org_codg if i == 0 else org_codg[:max(len(org_codg) - max(len(n), 2), 0)] + n.zfill(2)
         entries.append(entry)
         clients.append(
             {
