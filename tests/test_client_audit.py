@@ -110,3 +110,28 @@ def test_verify_with_a_transport_is_refused_not_ignored(center, verify):
 def test_audit_must_be_callable(center):
     with pytest.raises(TypeError):
         MedpayClient(center.url, center.inst_credentials, audit="archive.log")
+
+
+def test_the_request_hook_adds_trace_headers_to_every_attempt(connect, center):
+    seen: list = []
+
+    def seeing_headers(center_, h, req):
+        seen.append((h.headers.get("traceparent"), h.headers.get("Content-Type")))
+        cs.ok()(center_, h, req)
+
+    calls: list[str] = []
+
+    def trace(code: str, headers: dict) -> None:
+        calls.append(code)
+        headers["traceparent"] = f"00-{len(calls):032x}-{1:016x}-01"
+
+    client = connect(on_request=trace)
+    center.enqueue("query_order_info", cs.status(503), seeing_headers)
+    client.query_order(cs.query_request())
+    assert calls == ["6301", "6301"]
+    assert seen == [(f"00-{2:032x}-{1:016x}-01", "application/json;charset=UTF-8")]
+
+
+def test_the_request_hook_must_be_callable(center):
+    with pytest.raises(TypeError):
+        MedpayClient(center.url, center.inst_credentials, on_request={"traceparent": "x"})

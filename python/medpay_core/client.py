@@ -182,11 +182,13 @@ _Request = Union[WireModel, Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class _Post:
-    """POST ``body`` to ``url``; read at most ``max_bytes`` of the answer."""
+    """POST ``body`` to ``url`` (with ``headers`` besides the client's own); read at most
+    ``max_bytes`` of the answer."""
 
     url: str
     body: bytes
     max_bytes: int
+    headers: Optional[dict[str, str]] = None
 
 
 @dataclass(frozen=True)
@@ -264,8 +266,12 @@ class Exchange:
                 f"error={self.error!r}, duration={self.duration:.3f})")
 
 
-#: The audit hook: called with every exchange.
+#: The audit hook: called with every exchange (the response hook, for tracing too).
 AuditHook = Callable[[Exchange], None]
+
+#: The request hook: ``on_request(code, headers)`` before each attempt is sent; headers it
+#: puts in the dict are sent with that attempt (a trace id, ``traceparent``).
+RequestHook = Callable[[str, dict[str, str]], None]
 
 
 def _keep(flow: _Flow[R], out: List[R]) -> Generator[_Step, _Reply, None]:
@@ -323,10 +329,14 @@ class _Flows:
         max_backoff: float,
         max_response_bytes: int,
         audit: Optional[AuditHook] = None,
+        on_request: Optional[RequestHook] = None,
     ) -> None:
         if audit is not None and not callable(audit):
             raise TypeError("audit is a callable taking an Exchange")
+        if on_request is not None and not callable(on_request):
+            raise TypeError("on_request is a callable taking (code, headers)")
         self.audit = audit
+        self.on_request = on_request
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url is http(s)://host[:port][/prefix]")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -398,7 +408,11 @@ class _Flows:
             body = self.codec.pack_json(model.to_wire())
             log.debug("POST %s (%s)", url, t.code)
             started, t0 = time.time(), time.perf_counter()
-            reply = yield _Post(url, body, self.max_response_bytes)
+            headers: Optional[dict[str, str]] = None
+            if self.on_request is not None:
+                headers = {}
+                self.on_request(t.code, headers)
+            reply = yield _Post(url, body, self.max_response_bytes, headers or None)
             self._exchanged(t, url, body, reply, started, time.perf_counter() - t0)
             if isinstance(reply, _Answer):
                 log.debug("%s answered HTTP %d", t.code, reply.status)
@@ -582,7 +596,8 @@ class MedpayClient:
     again after a transport failure; ``verify`` as httpx takes it (a CA bundle path, an
     ``ssl.SSLContext`` or a bool; with ``transport`` it is refused: TLS is the
     transport's); answers larger than ``max_response_bytes`` are refused; ``audit`` is
-    called with an :class:`Exchange` (the signed bytes both ways) for every attempt.
+    called with an :class:`Exchange` (the signed bytes both ways) for every attempt, and
+    ``on_request(code, headers)`` before each attempt (headers it adds are sent: tracing).
 
     >>> import medpay_core as mp
     >>> creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate().public_key())
@@ -604,10 +619,11 @@ class MedpayClient:
         verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
         audit: Optional[AuditHook] = None,
+        on_request: Optional[RequestHook] = None,
     ) -> None:
         _no_verify_with_transport(verify, transport)
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
-                             max_response_bytes=max_response_bytes, audit=audit)
+                             max_response_bytes=max_response_bytes, audit=audit, on_request=on_request)
         self._http = httpx.Client(timeout=_timeout(timeout), transport=transport, verify=verify, headers=_HEADERS,
                                   follow_redirects=False)
         self._call_timeout: Union[httpx.Timeout, httpx._client.UseClientDefault] = httpx.USE_CLIENT_DEFAULT
@@ -663,7 +679,8 @@ class MedpayClient:
 
     def _post(self, post: _Post) -> _Reply:
         try:
-            with self._http.stream("POST", post.url, content=post.body, timeout=self._call_timeout) as resp:
+            with self._http.stream("POST", post.url, content=post.body, headers=post.headers,
+                                   timeout=self._call_timeout) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
@@ -815,10 +832,11 @@ class AsyncMedpayClient:
         verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
         audit: Optional[AuditHook] = None,
+        on_request: Optional[RequestHook] = None,
     ) -> None:
         _no_verify_with_transport(verify, transport)
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
-                             max_response_bytes=max_response_bytes, audit=audit)
+                             max_response_bytes=max_response_bytes, audit=audit, on_request=on_request)
         self._http = httpx.AsyncClient(timeout=_timeout(timeout), transport=transport, verify=verify,
                                        headers=_HEADERS, follow_redirects=False)
         self._call_timeout: Union[httpx.Timeout, httpx._client.UseClientDefault] = httpx.USE_CLIENT_DEFAULT
@@ -873,7 +891,8 @@ class AsyncMedpayClient:
 
     async def _post(self, post: _Post) -> _Reply:
         try:
-            async with self._http.stream("POST", post.url, content=post.body, timeout=self._call_timeout) as resp:
+            async with self._http.stream("POST", post.url, content=post.body, headers=post.headers,
+                                         timeout=self._call_timeout) as resp:
                 chunks, size = [], 0
                 async for chunk in resp.aiter_bytes():
                     size += len(chunk)
