@@ -62,13 +62,20 @@ class SM2PrivateKey:
     def to_base64(self) -> str: ...
 
 _Private = Union[SM2PrivateKey, str, bytes, None]
-_Public = Union[SM2PublicKey, SM2PrivateKey, str, bytes, None]
+_PublicKey = Union[SM2PublicKey, SM2PrivateKey, str, bytes]
+#: One public key, or the keys a peer may sign with while it rotates its key (new, old).
+_PublicKeys = Union[_PublicKey, list[_PublicKey], tuple[_PublicKey, ...]]
+_Public = Union[_PublicKeys, None]
 
 @final
 class Credentials:
     """appId, appSecret, our private key and the peer's public key. The appId and the
     appSecret are taken without surrounding white space (a pasted secret's newline). The
-    repr hides the secret."""
+    repr hides the secret.
+
+    Key rotation: ``peer_public_key`` may be a list or tuple of keys (``[new, old]``, at
+    least one: an empty list is a KeyFormatError); a signature by any of them verifies.
+    The first is tried first, the others only when it fails. Signing is unchanged."""
 
     def __new__(cls, app_id: str, app_secret: str, private_key: _Private = None, peer_public_key: _Public = None,
                 *, key_order: _KeyOrder = "ordinal", uid: bytes = ...) -> Credentials: ...
@@ -91,7 +98,11 @@ class Credentials:
     @property
     def private_key(self) -> Optional[SM2PrivateKey]: ...
     @property
-    def peer_public_key(self) -> Optional[SM2PublicKey]: ...
+    def peer_public_key(self) -> Optional[SM2PublicKey]:
+        """The peer's public key: the first of ``peer_public_keys``."""
+    @property
+    def peer_public_keys(self) -> tuple[SM2PublicKey, ...]:
+        """Every key a peer's signature may verify with, in the order given (and tried)."""
 
 @final
 class Message:
@@ -178,7 +189,9 @@ def parse_json(text: Union[str, bytes], *, max_bytes: int = ..., max_depth: int 
 def sign_text(message: _Envelope, app_secret: str, *, key_order: _KeyOrder = "ordinal") -> str:
     """The exact text SM2 signs, ``key=<app_secret>`` at its end (not masked: a secret)."""
 def derive_sm4_key(app_id: str, app_secret: str) -> bytes: ...
-def diagnose(envelope: _Envelope, app_secret: str, public_key: Union[SM2PublicKey, SM2PrivateKey, str, bytes]) -> Diagnosis: ...
+def diagnose(envelope: _Envelope, app_secret: str, public_key: _PublicKeys) -> Diagnosis:
+    """Why does a peer reject this envelope's signature? ``public_key`` is the signer's key,
+    or a list of the keys it may have used (``creds.peer_public_keys``)."""
 def sign_many(private_key: SM2PrivateKey, messages: Iterable[bytes], *, uid: bytes = ...,
               threads: Optional[int] = None) -> list[bytes]: ...
 def verify_many(public_key: SM2PublicKey, messages: Iterable[bytes], signatures: Iterable[bytes], *,

@@ -3,6 +3,7 @@
 //! (docs/protocol.md, "Variants") to name the one the signer made.
 
 use crate::data_key::derive_sm4_key;
+use crate::error::{Error, Result};
 use crate::envelope::{data_source, decode_signature_b64, decrypt_data_with, parse_data_text, DataSource};
 use crate::json::{Limits, Text, Value};
 use crate::sign_text::{
@@ -134,14 +135,29 @@ fn tail_variants(text: &str, secret: &str) -> Vec<(&'static str, String)> {
 /// Diagnose the signature of `envelope` (its members; `data` plaintext, a JSON string, or
 /// `encData`), checked with `public_key` (the signer's) and the shared `app_secret`.
 pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
-    let mut diag = diagnose_texts(envelope, app_secret, public_key);
+    masked(diagnose_texts(envelope, app_secret, std::slice::from_ref(public_key)), app_secret)
+}
+
+/// [`diagnose`] with several public keys the signer may have used (a peer rotating its
+/// key: the credentials' [`crate::envelope::Credentials::peer_public_keys`]). Every text
+/// is checked with each key in turn; a finding names the key that verified when it is not
+/// the first. No key at all is an [`Error::KeyFormat`].
+pub fn diagnose_with_keys(envelope: &[(Text, Value)], app_secret: &str, public_keys: &[PublicKey]) -> Result<Diagnosis> {
+    if public_keys.is_empty() {
+        return Err(Error::key("no public key to check the signature with: give at least one"));
+    }
+    Ok(masked(diagnose_texts(envelope, app_secret, public_keys), app_secret))
+}
+
+/// `diag` with its texts masked for showing.
+fn masked(mut diag: Diagnosis, app_secret: &str) -> Diagnosis {
     // Wherever the secret stands (a variant may have lost its "key="), the report hides it.
     let mask = |t: &str| if app_secret.is_empty() { t.to_string() } else { t.replace(app_secret, SECRET_MASK) };
     diag.masked = (mask(&diag.sign_text), diag.variant_sign_text.as_deref().map(mask));
     diag
 }
 
-fn diagnose_texts(envelope: &[(Text, Value)], app_secret: &str, public_key: &PublicKey) -> Diagnosis {
+fn diagnose_texts(envelope: &[(Text, Value)], app_secret: &str, public_keys: &[PublicKey]) -> Diagnosis {
     let mut findings = Vec::new();
     let get = |n: &str| envelope.iter().find(|(k, _)| k == n).map(|(_, v)| v);
     let app_id = get("appId").and_then(Value::as_str).unwrap_or("");
@@ -188,16 +204,32 @@ fn diagnose_texts(envelope: &[(Text, Value)], app_secret: &str, public_key: &Pub
         }
     };
     let Some(candidates) = signature_candidates(&sig_text, &mut diag.findings) else { return diag };
+    // Which key verified, when one did.
+    let verified_by = std::cell::Cell::new(None);
     let verifies = |text: &str, uid: &[u8]| {
-        message_digest(public_key, text.as_bytes(), uid)
-            .map(|e| candidates.iter().any(|sig| public_key.verify_digest(&e, sig)))
-            .unwrap_or(false)
+        let by = public_keys.iter().position(|key| {
+            message_digest(key, text.as_bytes(), uid)
+                .map(|e| candidates.iter().any(|sig| key.verify_digest(&e, sig)))
+                .unwrap_or(false)
+        });
+        verified_by.set(by);
+        by.is_some()
+    };
+    let by_which = |findings: &mut Vec<String>| {
+        if let Some(i @ 1..) = verified_by.get() {
+            findings.push(format!(
+                "it verifies with public key {} of the {} given, not the first",
+                i + 1,
+                public_keys.len()
+            ));
+        }
     };
 
     for (style, note) in accepted_styles() {
         if verifies(&sign_text_with_style(&fields, app_secret, style), DEFAULT_UID) {
             diag.verifies = true;
             diag.findings.extend(note.map(String::from));
+            by_which(&mut diag.findings);
             return diag;
         }
     }
@@ -223,6 +255,7 @@ fn diagnose_texts(envelope: &[(Text, Value)], app_secret: &str, public_key: &Pub
                 let with_uid = !uid_name.is_empty() && name != *uid_name;
                 diag.variant = Some(if with_uid { format!("{name}, with {uid_name}") } else { name });
                 diag.variant_sign_text = Some(text);
+                by_which(&mut diag.findings);
                 return diag;
             }
         }
@@ -476,5 +509,23 @@ mod tests {
         assert!(d.variant_sign_text.as_deref().unwrap().contains(SECRET));
         assert!(!d.shown_variant_sign_text().unwrap().contains(SECRET));
         assert!(d.shown_sign_text().ends_with("&key=********"));
+    }
+
+    #[test]
+    fn with_several_keys_the_one_that_verifies_is_named() {
+        let (env, old) = envelope_signed_with(Style::PROTOCOL, DEFAULT_UID, false);
+        let new = PrivateKey::generate().unwrap().public_key().clone();
+        let d = diagnose_with_keys(&env, SECRET, &[new.clone(), old.clone()]).unwrap();
+        assert!(d.verifies && d.findings.iter().any(|f| f.contains("public key 2 of the 2")), "{}", d.report());
+        let d = diagnose_with_keys(&env, SECRET, &[old.clone(), new.clone()]).unwrap();
+        assert!(d.verifies && !d.findings.iter().any(|f| f.contains("public key")), "{}", d.report());
+        // A variant is found with any key too.
+        let (env, old) = envelope_signed_with(Style { numbers: NumberStyle::FloatJava, ..Style::PROTOCOL }, DEFAULT_UID, false);
+        let d = diagnose_with_keys(&env, SECRET, &[new.clone(), old]).unwrap();
+        assert!(!d.verifies && d.variant.as_deref().unwrap_or("").contains("Java style"), "{}", d.report());
+        assert!(d.findings.iter().any(|f| f.contains("public key 2 of the 2")), "{}", d.report());
+        let d = diagnose_with_keys(&env, SECRET, &[new]).unwrap();
+        assert!(!d.verifies && d.variant.is_none());
+        assert!(matches!(diagnose_with_keys(&env, SECRET, &[]), Err(Error::KeyFormat(_))));
     }
 }

@@ -29,12 +29,18 @@ pub const VERSION: &str = "2.0.1";
 /// private key (signs what it sends) and the peer's public key (verifies what it receives).
 /// Everything that depends only on these is computed once here: the SM4 data key and, in
 /// the keys, Z and (1 + d)^-1.
+///
+/// Key rotation: while the peer changes its key, the credentials may hold several peer
+/// public keys ([`Credentials::with_peer_public_keys`]); a signature made by any of them
+/// verifies. The first is tried first, exactly as a single key is, and the others only
+/// when it fails, so one key costs what it always did. Signing is unchanged.
 pub struct Credentials {
     app_id: String,
     app_secret: Zeroizing<String>,
     data_key: Sm4Key,
     private_key: Option<PrivateKey>,
-    peer_public_key: Option<PublicKey>,
+    /// In the order given; empty when there is none to verify with.
+    peer_public_keys: Vec<PublicKey>,
     key_order: KeyOrder,
     uid: Vec<u8>,
 }
@@ -81,10 +87,36 @@ impl Credentials {
             app_secret: Zeroizing::new(app_secret.to_owned()),
             data_key: Sm4Key::new(&key),
             private_key,
-            peer_public_key,
+            peer_public_keys: peer_public_key.into_iter().collect(),
             key_order,
             uid: DEFAULT_UID.to_vec(),
         })
+    }
+
+    /// Verify with any of `keys` (the peer's new key and its old one while it rotates),
+    /// in place of the peer public key given to [`Credentials::new`]. The first is tried
+    /// first; the others only when a signature does not verify with it. An empty list is
+    /// an [`Error::KeyFormat`]: credentials without a peer key are made with `None`.
+    ///
+    /// ```
+    /// use medpay_core::envelope::Credentials;
+    /// use medpay_core::sign_text::KeyOrder;
+    /// use medpay_core::sm2::PrivateKey;
+    /// let (new, old) = (PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap());
+    /// let c = Credentials::new("43AF047BBA47FC8A1AE8EFB232BDBBCB", "4117E877F5FA0A0188891283E4B617D5",
+    ///                          None, None, KeyOrder::Ordinal).unwrap()
+    ///     .with_peer_public_keys(vec![new.public_key().clone(), old.public_key().clone()]).unwrap();
+    /// assert_eq!(c.peer_public_key(), Some(new.public_key()));
+    /// assert_eq!(c.peer_public_keys().len(), 2);
+    /// ```
+    pub fn with_peer_public_keys(mut self, keys: Vec<PublicKey>) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(Error::key(
+                "peer_public_key is an empty list: give at least one key (several while the peer rotates its key)",
+            ));
+        }
+        self.peer_public_keys = keys;
+        Ok(self)
     }
 
     /// Use another SM2 uid than `1234567812345678` for both signing and verifying.
@@ -111,8 +143,13 @@ impl Credentials {
     pub fn private_key(&self) -> Option<&PrivateKey> {
         self.private_key.as_ref()
     }
+    /// The peer's public key: the first of [`Credentials::peer_public_keys`].
     pub fn peer_public_key(&self) -> Option<&PublicKey> {
-        self.peer_public_key.as_ref()
+        self.peer_public_keys.first()
+    }
+    /// Every public key a peer's signature may verify with, in the order they are tried.
+    pub fn peer_public_keys(&self) -> &[PublicKey] {
+        &self.peer_public_keys
     }
     /// The SM4 key of §4, expanded.
     pub fn data_key(&self) -> &Sm4Key {
@@ -128,6 +165,8 @@ impl Credentials {
         self.private_key().ok_or_else(|| Error::key("these credentials have no private key to sign with"))
     }
 
+    /// The first peer key, the one every verification starts with (its Z makes the digest
+    /// a verification computes while the signature's point is prepared).
     fn peer(&self) -> Result<&PublicKey> {
         self.peer_public_key()
             .ok_or_else(|| Error::signature("these credentials have no peer public key to verify with"))
@@ -401,8 +440,9 @@ impl Opened {
     }
 
     /// Join the halves: the text that verified (its appSecret masked), or `None` for an
-    /// unsigned envelope. When the first text fails, the other texts a verifier accepts
-    /// are tried ([`Style::verifying`]: the other key order, the other JSON library's
+    /// unsigned envelope. When the first text fails, it is tried with the credentials'
+    /// other peer keys (key rotation), then the other texts a verifier accepts are tried
+    /// with every key ([`Style::verifying`]: the other key order, the other JSON library's
     /// escaping).
     pub fn conclude(
         &self,
@@ -411,7 +451,8 @@ impl Opened {
         first: DigestedText,
     ) -> Result<Option<String>> {
         let creds = &codec.creds;
-        conclude_with(creds, prepared, first, |style| creds.digested(&self.fields, style, creds.peer()?))
+        let sig = self.signature.as_ref();
+        conclude_with(creds, sig, prepared, first, |style| creds.digested(&self.fields, style, creds.peer()?))
     }
 
     /// The message, once [`Opened::verify`] has returned `sign_text`.
@@ -800,24 +841,45 @@ impl OpenedText {
         prepared: Option<PreparedVerification>,
         first: DigestedText,
     ) -> Result<Option<String>> {
-        conclude_with(&codec.creds, prepared, first, |style| self.digest_in(codec, style))
+        conclude_with(&codec.creds, self.signature.as_ref(), prepared, first, |style| self.digest_in(codec, style))
     }
 }
 
 /// Join the halves of a verification: the text that verified (its appSecret masked), or
-/// `None` when unsigned. When `first` (the credentials' own style) fails, the other texts
-/// a verifier accepts ([`Style::verifying`]: the other key order, the other JSON library's
-/// escaping) are built by `digested` and tried in turn. Only one text is held at a time
-/// (of those tried, only their digests are kept, to skip a text equal to one tried): each
-/// is as large as the data, and a junk-signed message should cost no more than one.
+/// `None` when unsigned. `prepared` and `first` are the first peer key's: its prepared
+/// signature and the digest of the text in the credentials' own style. When that fails,
+/// the text is tried with the other peer keys, if the credentials hold several (key
+/// rotation: each is prepared now, once, and each text is hashed under its Z). Then the
+/// other texts a verifier accepts ([`Style::verifying`]: the other key order, the other
+/// JSON library's escaping) are built by `digested` and tried in turn with every key. Only
+/// one text is held at a time (of those tried, only their digests under the first key are
+/// kept, to skip a text equal to one tried): each is as large as the data, and a
+/// junk-signed message should cost no more than one.
 fn conclude_with(
     creds: &Credentials,
+    signature: Option<&Signature>,
     prepared: Option<PreparedVerification>,
     first: DigestedText,
     mut digested: impl FnMut(Style) -> Result<DigestedText>,
 ) -> Result<Option<String>> {
     let Some(prepared) = prepared else { return Ok(None) };
     if prepared.accepts(&first.digest) {
+        return Ok(Some(creds.shown(first.text)));
+    }
+    // The other peer keys, prepared only now that the first has failed.
+    let others: Vec<(&PublicKey, PreparedVerification)> = match signature {
+        Some(sig) => creds.peer_public_keys().iter().skip(1).map(|k| (k, k.prepare_verification(sig))).collect(),
+        None => Vec::new(),
+    };
+    let by_another = |text: &str| -> Result<bool> {
+        for (key, prepared) in &others {
+            if prepared.accepts(&message_digest(key, text.as_bytes(), creds.uid())?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    if by_another(&first.text)? {
         return Ok(Some(creds.shown(first.text)));
     }
     let mut tried = vec![first.digest];
@@ -827,17 +889,20 @@ fn conclude_with(
         if tried.contains(&alt.digest) {
             continue;
         }
-        if prepared.accepts(&alt.digest) {
+        if prepared.accepts(&alt.digest) || by_another(&alt.text)? {
             return Ok(Some(creds.shown(alt.text)));
         }
         tried.push(alt.digest);
     }
-    Err(Error::signature(
-        "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)",
-    ))
+    Err(Error::signature(if others.is_empty() {
+        "signData does not verify: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)"
+    } else {
+        "signData does not verify with any of the peer public keys: the message was altered, or it was signed with another key, appSecret or sign text (try medpay doctor)"
+    }))
 }
 
-/// The message-independent half of verifying `signature` with the peer's key.
+/// The message-independent half of verifying `signature` with the (first) peer key; the
+/// others, when the credentials hold several, are prepared only if it fails.
 fn prepare_signature(codec: &EnvelopeCodec, signature: Option<&Signature>) -> Result<Option<PreparedVerification>> {
     match signature {
         None => Ok(None),
@@ -1179,5 +1244,85 @@ mod tests {
         let (inst, _) = pair();
         let (env, text) = inst.pack(obj(r#"{"a":2}"#), PackOptions::default()).unwrap();
         assert_eq!(envelope_sign_text(&env, SECRET, KeyOrder::Ordinal, Limits::default()).unwrap(), text);
+    }
+
+    /// Key rotation: credentials that verify with the center's new key and its old one.
+    fn rotating(keys: &[&PrivateKey]) -> EnvelopeCodec {
+        let inst = PrivateKey::generate().unwrap();
+        let creds = Credentials::new(APP_ID, SECRET, Some(inst), None, KeyOrder::Ordinal)
+            .unwrap()
+            .with_peer_public_keys(keys.iter().map(|k| k.public_key().clone()).collect())
+            .unwrap();
+        EnvelopeCodec::new(Arc::new(creds))
+    }
+
+    fn signer(key: &PrivateKey, order: KeyOrder) -> EnvelopeCodec {
+        EnvelopeCodec::new(Arc::new(Credentials::new(APP_ID, SECRET, Some(key.clone()), None, order).unwrap()))
+    }
+
+    /// Unpack `env` on both routes: parsed ([`EnvelopeCodec::unpack`]) and from the data
+    /// text ([`OpenedText`], what the bindings' two-core unpack runs), which must agree.
+    fn unpack_both_ways(codec: &EnvelopeCodec, env: Members) -> Result<Option<String>> {
+        let from_text = (|| {
+            let opened = codec.open_text(env.clone(), true)?.decrypt(codec)?;
+            let prepared = opened.prepare(codec)?;
+            let digested = opened.digest(codec)?;
+            opened.conclude(codec, prepared, digested)
+        })();
+        let parsed = codec.unpack(env, true).map(|m| m.sign_text);
+        assert_eq!(format!("{parsed:?}"), format!("{from_text:?}"));
+        parsed
+    }
+
+    #[test]
+    fn with_several_peer_keys_a_signature_by_any_of_them_verifies() {
+        let (new, old, stranger) =
+            (PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap());
+        let reader = rotating(&[&new, &old]);
+        assert_eq!(reader.credentials().peer_public_key(), Some(new.public_key()));
+        assert_eq!(reader.credentials().peer_public_keys(), &[new.public_key().clone(), old.public_key().clone()]);
+        let data = obj(r#"{"feedetailList":[{"x":"1","B":2.50}],"feeType":"01"}"#);
+        for key in [&new, &old] {
+            // The credentials' own order, and the other one (found among the other texts).
+            for order in [KeyOrder::Ordinal, KeyOrder::CaseInsensitive] {
+                let (env, text) = signer(key, order).pack(data.clone(), PackOptions::default()).unwrap();
+                assert_eq!(unpack_both_ways(&reader, env.clone()).unwrap(), Some(mask_secret(text, SECRET)));
+                // The other order of the keys, too.
+                assert!(unpack_both_ways(&rotating(&[&old, &new]), env).is_ok());
+            }
+        }
+        let (env, _) = signer(&stranger, KeyOrder::Ordinal).pack(data.clone(), PackOptions::default()).unwrap();
+        let e = unpack_both_ways(&reader, env.clone()).unwrap_err();
+        assert!(matches!(e, Error::Signature(_)) && e.message().contains("any of the peer public keys"), "{e:?}");
+        // One key: what it always was.
+        let e = unpack_both_ways(&rotating(&[&new]), env).unwrap_err();
+        assert!(matches!(e, Error::Signature(_)) && !e.message().contains("any of"), "{e:?}");
+        let (env, _) = signer(&old, KeyOrder::Ordinal).pack(data, PackOptions::default()).unwrap();
+        assert!(matches!(unpack_both_ways(&rotating(&[&new]), env), Err(Error::Signature(_))));
+    }
+
+    #[test]
+    fn an_altered_message_fails_with_every_key() {
+        let (new, old) = (PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap());
+        let (mut env, _) = signer(&old, KeyOrder::Ordinal).pack(obj(r#"{"a":"1"}"#), PackOptions::default()).unwrap();
+        for (k, v) in env.iter_mut() {
+            if k == "timestamp" {
+                *v = Value::String("2".into());
+            }
+        }
+        assert!(matches!(unpack_both_ways(&rotating(&[&new, &old]), env), Err(Error::Signature(_))));
+    }
+
+    #[test]
+    fn an_empty_list_of_peer_keys_is_a_key_format_error() {
+        let c = Credentials::new(APP_ID, SECRET, None, None, KeyOrder::Ordinal).unwrap();
+        assert!(c.peer_public_key().is_none() && c.peer_public_keys().is_empty());
+        let e = c.with_peer_public_keys(Vec::new()).unwrap_err();
+        assert!(matches!(e, Error::KeyFormat(_)) && e.message().contains("empty"), "{e:?}");
+        // One key given to new is a list of one.
+        let k = PrivateKey::generate().unwrap();
+        let c = Credentials::new(APP_ID, SECRET, None, Some(k.public_key().clone()), KeyOrder::Ordinal).unwrap();
+        assert_eq!(c.peer_public_keys(), std::slice::from_ref(k.public_key()));
+        assert!(!format!("{c:?}").contains(SECRET));
     }
 }

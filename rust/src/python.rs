@@ -665,6 +665,22 @@ fn public_key_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Op
     }
 }
 
+/// The peer's public keys: one key (as `public_key_arg` reads it), or a list or tuple of
+/// them (key rotation). `None` when there is none; an empty list is left to
+/// `Credentials::with_peer_public_keys` to refuse.
+fn public_keys_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<PublicKey>>> {
+    let one = |o: &Bound<'_, PyAny>| {
+        public_key_arg(py, Some(o))?
+            .ok_or_else(|| PyTypeError::new_err("each public key must be an SM2PublicKey, SM2PrivateKey, str or bytes"))
+    };
+    match obj {
+        Some(o) if o.is_instance_of::<PyList>() || o.is_instance_of::<PyTuple>() => {
+            Ok(Some(o.try_iter()?.map(|k| one(&k?)).collect::<PyResult<_>>()?))
+        }
+        _ => Ok(public_key_arg(py, obj)?.map(|k| vec![k])),
+    }
+}
+
 fn key_order_arg(name: &str) -> PyResult<KeyOrder> {
     KeyOrder::from_name(name).ok_or_else(|| PyTypeError::new_err("key_order is 'ordinal' or 'case_insensitive'"))
 }
@@ -672,7 +688,8 @@ fn key_order_arg(name: &str) -> PyResult<KeyOrder> {
 // ---------------------------------------------------------------------------------------
 // Credentials and the codec
 
-/// appId, appSecret, our private key and the peer's public key. The repr hides the secret.
+/// appId, appSecret, our private key and the peer's public key, or a list of them while the
+/// peer rotates its key (`Credentials::with_peer_public_keys`). The repr hides the secret.
 /// The appId and appSecret are taken without surrounding white space (`Credentials::new`).
 #[pyclass(name = "Credentials", module = "medpay_core", frozen)]
 pub struct PyCredentials {
@@ -701,8 +718,14 @@ impl PyCredentials {
             None => KeyOrder::default(),
         };
         let sk = private_key_arg(py, private_key)?;
-        let pk = public_key_arg(py, peer_public_key)?;
-        let creds = Credentials::new(&app_id, &app_secret, sk, pk, order).and_then(|c| c.with_uid(uid)).py(py)?;
+        let peer_keys = public_keys_arg(py, peer_public_key)?;
+        let creds = Credentials::new(&app_id, &app_secret, sk, None, order)
+            .and_then(|c| match peer_keys {
+                Some(keys) => c.with_peer_public_keys(keys),
+                None => Ok(c),
+            })
+            .and_then(|c| c.with_uid(uid))
+            .py(py)?;
         Ok(Self { inner: Arc::new(creds) })
     }
 
@@ -744,9 +767,16 @@ impl PyCredentials {
         self.inner.private_key().map(|k| PySM2PrivateKey { inner: k.clone() })
     }
 
+    /// The peer's public key: the first of `peer_public_keys`.
     #[getter]
     fn peer_public_key(&self) -> Option<PySM2PublicKey> {
         self.inner.peer_public_key().map(|k| PySM2PublicKey { inner: k.clone() })
+    }
+
+    /// Every key a peer's signature may verify with, in the order given (and tried).
+    #[getter]
+    fn peer_public_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.peer_public_keys().iter().map(|k| PySM2PublicKey { inner: k.clone() }))
     }
 
     fn __repr__(&self) -> String {
@@ -754,7 +784,11 @@ impl PyCredentials {
             "Credentials(app_id={:?}, app_secret='***', private_key={}, peer_public_key={}, key_order={:?})",
             self.inner.app_id(),
             if self.inner.private_key().is_some() { "<set>" } else { "None" },
-            if self.inner.peer_public_key().is_some() { "<set>" } else { "None" },
+            match self.inner.peer_public_keys().len() {
+                0 => "None".to_string(),
+                1 => "<set>".to_string(),
+                n => format!("<{n} keys>"),
+            },
             self.inner.key_order().name()
         )
     }
@@ -1224,7 +1258,8 @@ impl PyDiagnosis {
     }
 }
 
-/// Why does a peer reject this envelope's signature? See `Diagnosis`.
+/// Why does a peer reject this envelope's signature? See `Diagnosis`. `public_key` is the
+/// signer's key, or a list of the keys it may have used (`Credentials.peer_public_keys`).
 #[pyfunction]
 fn diagnose(
     py: Python<'_>,
@@ -1233,10 +1268,9 @@ fn diagnose(
     public_key: &Bound<'_, PyAny>,
 ) -> PyResult<PyDiagnosis> {
     let app_secret = text_arg(app_secret, "app_secret")?;
-    let pk = public_key_arg(py, Some(public_key))?
-        .ok_or_else(|| PyTypeError::new_err("public_key is required"))?;
+    let keys = public_keys_arg(py, Some(public_key))?.ok_or_else(|| PyTypeError::new_err("public_key is required"))?;
     let members = envelope_members(py, envelope, Limits::default())?;
-    Ok(PyDiagnosis { inner: crate::diagnose::diagnose(&members, &app_secret, &pk) })
+    Ok(PyDiagnosis { inner: crate::diagnose::diagnose_with_keys(&members, &app_secret, &keys).py(py)? })
 }
 
 /// For published test vectors only: sign with a given k. A fixed k reveals the key, so
