@@ -582,6 +582,21 @@ def _no_verify_with_transport(verify: Union[ssl.SSLContext, str, bool], transpor
                          "(e.g. httpx.HTTPTransport(verify=...))")
 
 
+C = TypeVar("C", "MedpayClient", "AsyncMedpayClient")
+
+
+def _view(client: C, credentials: Optional[CredentialsLike], timeout: Union[float, httpx.Timeout, None]) -> C:
+    """``with_options`` of both clients: a shallow copy sharing the HTTP pool, which it
+    does not own (closing the view leaves the pool open)."""
+    view = copy.copy(client)
+    view._owns_http = False
+    if credentials is not None:
+        view._flows = client._flows.using(credentials)
+    if timeout is not None:
+        view._call_timeout = _timeout(timeout)
+    return view
+
+
 def _timeout(timeout: Union[float, httpx.Timeout]) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
@@ -637,13 +652,7 @@ class MedpayClient:
 
         >>> # client.with_options(credentials=codec_of(app_id), timeout=5).query_order(query)
         """
-        view = copy.copy(self)
-        view._owns_http = False
-        if credentials is not None:
-            view._flows = self._flows.using(credentials)
-        if timeout is not None:
-            view._call_timeout = _timeout(timeout)
-        return view
+        return _view(self, credentials, timeout)
 
     @property
     def codec(self) -> EnvelopeCodec:
@@ -849,13 +858,7 @@ class AsyncMedpayClient:
 
         >>> # await client.with_options(credentials=codec_of(app_id)).query_order(query)
         """
-        view = copy.copy(self)
-        view._owns_http = False
-        if credentials is not None:
-            view._flows = self._flows.using(credentials)
-        if timeout is not None:
-            view._call_timeout = _timeout(timeout)
-        return view
+        return _view(self, credentials, timeout)
 
     @property
     def codec(self) -> EnvelopeCodec:
