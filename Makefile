@@ -76,9 +76,15 @@ fuzz-smoke:
 		echo "SKIPPED: the cargo-fuzz targets (cargo-fuzz could not be installed)"; \
 	fi
 
+# pytest-benchmark runs bench/ (medpay, its peers and the floors, side by side in one run)
+# and keeps the JSON; bench/report.py prints the table of ratios and targets from it.
+BENCH_JSON ?= .benchmarks/medpay.json
 bench: develop
-	$(PY) -m pip install --quiet "gmssl==3.2.2" "gmssl-fast>=0.1" "cryptography>=41"
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) -m pip install --quiet "gmssl==3.2.2" "gmssl-fast>=0.1" "cryptography>=41" "pytest-benchmark>=4" "urllib3>=2"
+	@mkdir -p $(dir $(BENCH_JSON))
+	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-only --benchmark-min-rounds=5 \
+		--benchmark-json=$(BENCH_JSON) $(BENCH_ARGS)
+	$(PY) bench/report.py $(BENCH_JSON)
 
 clean:
 	rm -rf $(VENV) target

@@ -11,6 +11,7 @@ import json
 from typing import Any, Optional, Union
 
 import center_server as cs
+import httpx
 
 import medpay_core as mp
 from medpay_core.client import AsyncMedpayClient, MedpayClient
@@ -52,11 +53,23 @@ class AsyncAsSync:
 Client = Union[MedpayClient, AsyncAsSync]
 
 
+#: The clients every client test runs with: each client with its default transport, the
+#: async one with aiohttp, and both with an httpx client of the caller's.
+KINDS = ["sync", "async", "async-aiohttp", "sync-httpx", "async-httpx"]
+
+
 def open_client(kind: str, url: str, credentials: Any, **kw: Any) -> Client:
-    """A sync client, or an async one behind :class:`AsyncAsSync`; quick backoff."""
+    """A client of one of :data:`KINDS` (an async one behind :class:`AsyncAsSync`); quick
+    backoff."""
     kw.setdefault("timeout", 10.0)
     kw.setdefault("backoff", 0.01)
-    if kind == "sync":
+    if kind == "sync-httpx":
+        kw["transport"] = mp.HttpxTransport(httpx.Client(trust_env=False))
+    elif kind == "async-httpx":
+        kw["transport"] = mp.AsyncHttpxTransport(httpx.AsyncClient(trust_env=False))
+    elif kind == "async-aiohttp":
+        kw["transport"] = mp.AiohttpTransport()
+    if kind.startswith("sync"):
         return MedpayClient(url, credentials, **kw)
     return AsyncAsSync(AsyncMedpayClient(url, credentials, **kw))
 

@@ -1,9 +1,9 @@
 """The client against a local center on 127.0.0.1 (tests/center_server.py): a real HTTP
 server that signs with the center's key, made slow, broken or refusing on demand.
 
-Every test that talks to the center runs twice, with MedpayClient and with
-AsyncMedpayClient (the ``connect`` fixture): both drive the same flow, and these tests
-hold them to it."""
+Every test that talks to the center runs with MedpayClient and with AsyncMedpayClient,
+each with its default transport and with an httpx client (the ``connect`` fixture): all
+drive the same flow, and these tests hold them to it."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ needs_center_code = pytest.mark.skipif(not sup.native_decrypt_error_has_center_c
                                        reason=sup.WAITS_FOR_RUST_CENTER_CODE)
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=sup.KINDS)
 def connect(request, center):
     """``connect(url=None, credentials=None, **client_kwargs)``: a client of ``center``
     (sync, or async driven from sync code), closed at the end of the test."""
@@ -433,7 +433,8 @@ def test_a_payment_that_times_out_is_outcome_unknown_and_not_reposted(connect, c
         getattr(connect(timeout=1.0, retries=3), method)(make_request())
     err = ei.value
     assert isinstance(err.failure, mp.TransportError) and err.failure.status_code is None
-    assert isinstance(err.failure.__cause__, httpx.TimeoutException)
+    assert isinstance(err.failure.__cause__, (TimeoutError, httpx.TimeoutException))
+    assert "ReadTimeout" in str(err.failure)
     assert err.request is not None
     assert center.count(endpoint) == 1
 
@@ -675,10 +676,20 @@ def test_the_client_logs_no_secret_nor_personal_data(connect, center, caplog):
     sup.assert_no_personal_data(text)
 
 
-def test_the_context_manager_closes_the_http_client(center):
-    with MedpayClient(center.url, center.inst_credentials) as client:
+def test_the_context_manager_closes_the_transport(center):
+    closed = []
+
+    class Recording(mp.HttpTransport):
+        def close(self):
+            closed.append(True)
+            super().close()
+
+    with MedpayClient(center.url, center.inst_credentials, transport=Recording()) as client:
         client.query_order(cs.query_request())
-    assert client._http.is_closed
+        view = client.with_options(timeout=5)
+        view.close()  # a view does not own the pool
+        assert closed == []
+    assert closed == [True]
 
 
 def test_new_ids_are_unique_and_within_the_spec_length():
@@ -698,7 +709,6 @@ async def test_async_client_runs_calls_concurrently_in_a_running_loop(center):
         paid, final = await asyncio.gather(client.pay_order(cs.pay_order_request()),
                                            client.query_order(cs.query_request()))
     assert paid.ord_stas == "2" and final.ord_stas == "6"
-    assert client._http.is_closed
 
 
 @pytest.mark.asyncio

@@ -5,6 +5,7 @@ TLS settings that would be silently unused are refused."""
 from __future__ import annotations
 
 import logging
+import ssl
 
 import httpx
 import pytest
@@ -101,10 +102,18 @@ def test_every_logger_of_the_package_is_under_one_namespace():
     assert names and all(n == "medpay" or n.startswith("medpay.") for n in names), names
 
 
-@pytest.mark.parametrize("verify", [False, "/etc/ssl/certs/ca-certificates.crt"])
-def test_verify_with_a_transport_is_refused_not_ignored(center, verify):
+@pytest.mark.parametrize("setting", [{"ssl_context": ssl.create_default_context()},
+                                     {"proxy": "http://127.0.0.1:3128"}], ids=["ssl_context", "proxy"])
+@pytest.mark.parametrize("cls,transport", [(MedpayClient, mp.HttpTransport), (mp.AsyncMedpayClient,
+                                                                             mp.AiohttpTransport)])
+def test_tls_or_proxy_settings_beside_a_transport_are_refused_not_ignored(center, setting, cls, transport):
     with pytest.raises(ValueError, match="transport"):
-        MedpayClient(center.url, center.inst_credentials, transport=httpx.HTTPTransport(), verify=verify)
+        cls(center.url, center.inst_credentials, transport=transport(), **setting)
+
+
+def test_an_httpx_transport_given_as_is_is_refused_naming_the_wrapper(center):
+    with pytest.raises(TypeError, match="HttpxTransport"):
+        MedpayClient(center.url, center.inst_credentials, transport=httpx.HTTPTransport())
 
 
 def test_audit_must_be_callable(center):

@@ -52,8 +52,8 @@ def test_a_key_not_in_the_list_is_a_signature_error(keys):
 
 
 def test_large_messages_verify_with_any_key_too(keys):
-    """From 4 KiB of JSON unpack verifies on a second thread, from 256 KiB before it builds
-    the objects: both routes try the other keys."""
+    """From 4 KiB of JSON unpack verifies on a second thread, and from 256 KiB the building
+    waits for it: every route tries the other keys."""
     codec = gateway(keys, [keys["new"].public_key(), keys["old"].public_key()])
     for lines in (200, 7000):
         data = {"feedetailList": [{"sn": f"FD{i:06}", "amt": "12.50", "dept": "内科"} for i in range(lines)]}

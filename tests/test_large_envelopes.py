@@ -122,3 +122,33 @@ def test_a_forked_child_still_packs_and_unpacks(tmp_path):
             os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert status == 0 and out.read_text() == "ok"
+
+
+def _peak_of_unpack(body: bytes) -> tuple:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            OURS.unpack(body)
+            outcome = "ok"
+        except mp.SignatureError:
+            outcome = "SignatureError"
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_junk_signed_message_builds_no_more_than_8_mib_of_objects():
+    # 3 MB of small objects, some 40 times their text as Python objects: built whole that
+    # is over 100 MB; the building waits at 8 MiB of objects until the signature verifies.
+    data = {"items": [{"k": i} for i in range(300_000)]}
+    body = THEIRS.pack_json(data)
+    env = json.loads(body)
+    env["timestamp"] = str(int(env["timestamp"]) + 1)  # the signature no longer matches
+    junk = json.dumps(env).encode()
+    good_outcome, good_peak = _peak_of_unpack(body)
+    junk_outcome, junk_peak = _peak_of_unpack(junk)
+    assert (good_outcome, junk_outcome) == ("ok", "SignatureError")
+    assert good_peak > 50_000_000
+    assert junk_peak < 20_000_000, junk_peak

@@ -71,6 +71,7 @@ from .client import (
     ord_stas_label,
 )
 from .credentials import Institutions
+from .transport import AiohttpTransport, AsyncHttpxTransport, AsyncioTransport, HttpTransport, HttpxTransport
 from .ids import new_app_refd_sn, new_org_biz_ser
 from .voucher import SandboxVoucherDecoder, VoucherDecoder, issue_sandbox_qr
 
@@ -119,6 +120,11 @@ __all__ = [
     "MedpayClient",
     "Exchange",
     "AsyncMedpayClient",
+    "HttpTransport",
+    "AsyncioTransport",
+    "AiohttpTransport",
+    "HttpxTransport",
+    "AsyncHttpxTransport",
     "ORD_STAS",
     "FINAL_ORD_STAS",
     "is_final_ord_stas",

@@ -7,7 +7,8 @@ models and whether a transaction is safe to send twice come from
 :data:`medpay_core.models.TRANSACTIONS`) and reads the answer in the spec's order (2.2.1
 判断逻辑). docs/client.md has the whole flow and every error; in short:
 
-1. HTTP: no answer, or a non-2xx status, is a :class:`TransportError`.
+1. HTTP (through a :mod:`medpay_core.transport`): no answer, or a non-2xx status, is a
+   :class:`TransportError`.
 2. Envelope: the body is read once, by the codec (``unpack(body, require_signature=False)``),
    whose ``code``, ``success`` and ``message`` are the protocol fields; a body that is not an
    envelope, does not decrypt or does not verify is an :class:`EnvelopeError`,
@@ -26,9 +27,10 @@ cannot be trusted) is an :class:`OutcomeUnknown` whose ``failure`` says what wen
 query the order, never re-post blindly.
 
 The sync and async clients share one flow (:class:`_Flows`): generators that yield "POST
-this" and "sleep this long" steps, driven by a thin sync driver (httpx.Client,
-``time.sleep``) and a thin async one (httpx.AsyncClient, ``anyio.sleep``). The attempt loop,
-the retry decision, the reading of answers and the wait-for-settlement loop exist once.
+this" and "sleep this long" steps, driven by a thin sync driver (a :class:`Transport`,
+``time.sleep``) and a thin async one (an :class:`AsyncTransport`, ``anyio.sleep``). The
+attempt loop, the retry decision, the reading of answers and the wait-for-settlement loop
+exist once.
 
 The client never logs request or response bodies, keys or the appSecret. It logs one INFO
 line per call on the ``medpay.client`` logger (code, path, outcome, milliseconds); every
@@ -55,7 +57,6 @@ from typing import (Any, Callable, Container, Generator, Iterable, List, Literal
                     Union, overload)
 
 import anyio
-import httpx
 
 from ._native import Credentials, EnvelopeCodec
 from .credentials import CredentialsLike, as_codec
@@ -87,6 +88,7 @@ from .models import (
     WireModel,
     validate,
 )
+from .transport import Answer, AsyncTransport, DefaultAsyncTransport, Failed, HttpTransport, Reply, Transport
 
 __all__ = [
     "MedpayClient",
@@ -163,13 +165,12 @@ def ord_stas_label(ord_stas: Union[str, int, None]) -> str:
     return ORD_STAS.get(_ord_stas_key(ord_stas) or "", "未知状态")
 
 
-# httpx errors raised before any byte of the request was written: safe to send again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 # Statuses worth another try of a retry-safe transaction: the center or a gateway was
 # busy or failed; any other status will not change by asking again.
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _SNIPPET = 300
-_HEADERS = {"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"}
+_HEADERS = {"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json",
+            "User-Agent": "medpay-core"}
 
 M = TypeVar("M", bound=WireModel)
 R = TypeVar("R")
@@ -182,13 +183,12 @@ _Request = Union[WireModel, Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class _Post:
-    """POST ``body`` to ``url`` (with ``headers`` besides the client's own); read at most
-    ``max_bytes`` of the answer."""
+    """POST ``body`` to ``url`` with ``headers``; read at most ``max_bytes`` of the answer."""
 
     url: str
     body: bytes
     max_bytes: int
-    headers: Optional[dict[str, str]] = None
+    headers: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -196,27 +196,10 @@ class _Sleep:
     seconds: float
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """What came back: the status and the body (``too_large`` when the body passed
-    ``max_bytes``; the driver stopped reading and ``body`` is empty)."""
-
-    status: int
-    body: bytes
-    too_large: bool = False
-
-
-@dataclass(frozen=True)
-class _Failed:
-    """The POST raised ``error`` (no complete answer)."""
-
-    error: httpx.HTTPError
-
-
 _Step = Union[_Post, _Sleep]
-_Reply = Union[_Answer, _Failed]
-# A flow: yields steps, is sent the reply to each _Post (a _Sleep gets none), returns R.
-_Flow = Generator[_Step, _Reply, R]
+# A flow: yields steps, is sent the transport's reply to each _Post (a _Sleep gets none),
+# returns R.
+_Flow = Generator[_Step, Reply, R]
 
 
 @dataclass(frozen=True)
@@ -230,7 +213,7 @@ class _Failure:
     advice: str = ""  # what to do, when it was not delivered
     status: Optional[int] = None
     body: Optional[str] = None
-    cause: Optional[httpx.HTTPError] = None
+    cause: Optional[BaseException] = None
 
     def error(self, advice: str) -> TransportError:
         err = TransportError(f"{self.text} {advice}".rstrip(), status_code=self.status, body=self.body)
@@ -274,7 +257,7 @@ AuditHook = Callable[[Exchange], None]
 RequestHook = Callable[[str, dict[str, str]], None]
 
 
-def _keep(flow: _Flow[R], out: List[R]) -> Generator[_Step, _Reply, None]:
+def _keep(flow: _Flow[R], out: List[R]) -> Generator[_Step, Reply, None]:
     # The drivers run this wrapper so the flow's result comes back typed (a StopIteration
     # value is Any).
     out.append((yield from flow))
@@ -384,16 +367,16 @@ class _Flows:
         log.info("%s %s: ok in %.1f ms", t.code, t.path, (time.perf_counter() - start) * 1e3)
         return result
 
-    def _exchanged(self, t: _Sent, url: str, body: bytes, reply: _Reply, started: float, elapsed: float) -> None:
+    def _exchanged(self, t: _Sent, url: str, body: bytes, reply: Reply, started: float, elapsed: float) -> None:
         """Hand the attempt to the audit hook; a failing hook is logged, never allowed to
         lose the answer of a request that was sent."""
         if self.audit is None:
             return
-        if isinstance(reply, _Answer):
+        if isinstance(reply, Answer):
             ex = Exchange(t.code, url, body, reply.status, None if reply.too_large else reply.body,
                           "answer larger than max_response_bytes" if reply.too_large else None, started, elapsed)
         else:
-            ex = Exchange(t.code, url, body, None, None, type(reply.error).__name__, started, elapsed)
+            ex = Exchange(t.code, url, body, None, None, reply.what, started, elapsed)
         try:
             self.audit(ex)
         except Exception:
@@ -408,13 +391,14 @@ class _Flows:
             body = self.codec.pack_json(model.to_wire())
             log.debug("POST %s (%s)", url, t.code)
             started, t0 = time.time(), time.perf_counter()
-            headers: Optional[dict[str, str]] = None
+            headers: Mapping[str, str] = _HEADERS
             if self.on_request is not None:
-                headers = {}
-                self.on_request(t.code, headers)
-            reply = yield _Post(url, body, self.max_response_bytes, headers or None)
+                extra: dict[str, str] = {}
+                self.on_request(t.code, extra)
+                headers = {**_HEADERS, **extra}
+            reply = yield _Post(url, body, self.max_response_bytes, headers)
             self._exchanged(t, url, body, reply, started, time.perf_counter() - t0)
-            if isinstance(reply, _Answer):
+            if isinstance(reply, Answer):
                 log.debug("%s answered HTTP %d", t.code, reply.status)
                 if 200 <= reply.status < 300:
                     return self._answer(t, reply, model, answer)
@@ -436,21 +420,20 @@ class _Flows:
                 request=model, failure=error,
             ) from error
 
-    def _failure(self, t: _Sent, reply: _Reply) -> _Failure:
+    def _failure(self, t: _Sent, reply: Reply) -> _Failure:
         where = _where(t)
-        if isinstance(reply, _Failed):
-            e = reply.error
-            what = type(e).__name__
-            said = f"{what}: {e}" if str(e) else what
-            if isinstance(e, _NOT_SENT):
+        if isinstance(reply, Failed):
+            what = reply.what
+            said = f"{what}: {reply.detail}" if reply.detail else what
+            if not reply.sent:
                 return _Failure(
                     f"{where}: could not reach the center ({said}): check base_url, the network and the "
                     "center's status.", what, retryable=True, delivered=False,
-                    advice="Nothing was sent, so the request may be sent again.", cause=e)
+                    advice="Nothing was sent, so the request may be sent again.", cause=reply.cause)
             return _Failure(
                 f"{where}: no complete answer from the center ({said}): the center or the network was slower "
                 "than the client's timeout, or dropped the connection.", what, retryable=True, delivered=True,
-                cause=e)
+                cause=reply.cause)
         status = reply.status
         if status >= 500 or status == 429:
             text = f"{where}: HTTP {status} from the center or a gateway before it: the center failed or is busy."
@@ -461,7 +444,7 @@ class _Flows:
                         advice="It was not carried out: fix the cause, then send it again.",
                         status=status, body=_snippet(reply.body))
 
-    def _answer(self, t: _Sent, reply: _Answer, request: WireModel, answer: Type[M]) -> M:
+    def _answer(self, t: _Sent, reply: Answer, request: WireModel, answer: Type[M]) -> M:
         """A 2xx answer read in the spec's order; a protocol failure of a transaction that
         is not retry-safe leaves its outcome unknown."""
         try:
@@ -478,7 +461,7 @@ class _Flows:
                 request=request, failure=e,
             ) from e
 
-    def _read(self, t: _Sent, reply: _Answer, request: WireModel, answer: Type[M]) -> M:
+    def _read(self, t: _Sent, reply: Answer, request: WireModel, answer: Type[M]) -> M:
         where = _where(t)
         if reply.too_large:
             raise EnvelopeError(
@@ -575,30 +558,48 @@ class _Flows:
         )
 
 
-def _no_verify_with_transport(verify: Union[ssl.SSLContext, str, bool], transport: object) -> None:
-    # httpx ignores verify= when a transport is given: refused rather than silently unused.
-    if transport is not None and verify is not True:
-        raise ValueError("verify= has no effect with transport=: configure TLS on the transport "
-                         "(e.g. httpx.HTTPTransport(verify=...))")
+def _transport_of(transport: Any, kind: type, timeout: Optional[float], ssl_context: Optional[ssl.SSLContext],
+                  proxy: Optional[str], default: Callable[..., Any]) -> Any:
+    """The transport a client was given, or its default built with the timeout, TLS and
+    proxy settings; a given transport owns TLS and proxies itself (refused beside it, not
+    ignored), while a timeout given with it applies to every call."""
+    if transport is None:
+        return default(timeout=30.0 if timeout is None else timeout, ssl_context=ssl_context, proxy=proxy)
+    if ssl_context is not None or proxy is not None:
+        raise ValueError("ssl_context= and proxy= configure the default transport: with transport= give them "
+                         "to the transport (e.g. HttpTransport(ssl_context=..., proxy=...))")
+    if not callable(getattr(transport, "post", None)):
+        raise TypeError(f"transport is a medpay_core.transport.{kind.__name__} (an httpx client goes in "
+                        f"HttpxTransport(client) or AsyncHttpxTransport(client)), not {type(transport).__name__}")
+    return transport
+
+
+def _positive(timeout: Optional[float]) -> Optional[float]:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError("timeout is positive seconds")
+    return float(timeout)
+
+
+def _raised(e: Exception) -> Failed:
+    log.warning("the transport raised %s instead of returning a reply", type(e).__name__)
+    return Failed(type(e).__name__, str(e), sent=True, cause=e)
 
 
 C = TypeVar("C", "MedpayClient", "AsyncMedpayClient")
 
 
-def _view(client: C, credentials: Optional[CredentialsLike], timeout: Union[float, httpx.Timeout, None]) -> C:
-    """``with_options`` of both clients: a shallow copy sharing the HTTP pool, which it
-    does not own (closing the view leaves the pool open)."""
+def _view(client: C, credentials: Optional[CredentialsLike], timeout: Optional[float]) -> C:
+    """``with_options`` of both clients: a shallow copy sharing the transport and its
+    pool, which it does not own (closing the view leaves the pool open)."""
     view = copy.copy(client)
-    view._owns_http = False
+    view._owns_transport = False
     if credentials is not None:
         view._flows = client._flows.using(credentials)
     if timeout is not None:
-        view._call_timeout = _timeout(timeout)
+        view._call_timeout = _positive(timeout)
     return view
-
-
-def _timeout(timeout: Union[float, httpx.Timeout]) -> httpx.Timeout:
-    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
 class MedpayClient:
@@ -606,13 +607,19 @@ class MedpayClient:
 
     ``base_url`` is ``http(s)://host:port`` (with or without a trailing ``/`` or a path
     prefix); ``credentials`` are ours (our private key, the center's public key), or an
-    EnvelopeCodec. ``timeout`` is seconds (or an ``httpx.Timeout``); ``transport`` an
-    ``httpx.BaseTransport`` (proxies, tests); ``retries`` how many times 6301 is sent
-    again after a transport failure; ``verify`` as httpx takes it (a CA bundle path, an
-    ``ssl.SSLContext`` or a bool; with ``transport`` it is refused: TLS is the
-    transport's); answers larger than ``max_response_bytes`` are refused; ``audit`` is
-    called with an :class:`Exchange` (the signed bytes both ways) for every attempt, and
-    ``on_request(code, headers)`` before each attempt (headers it adds are sent: tracing).
+    EnvelopeCodec. ``timeout`` is seconds for connecting and for each read (30 unless
+    given; given with ``transport``, it applies to every call);
+    ``ssl_context`` replaces the system's TLS verification (a private CA, a client
+    certificate for mTLS) and ``proxy`` is an ``http://[user:pass@]host:port`` URL, both for
+    the default transport (:class:`~medpay_core.transport.HttpTransport`: ``http.client``
+    with a keep-alive pool); ``transport`` is another
+    :class:`~medpay_core.transport.Transport` (``HttpxTransport(httpx.Client(...))`` for an
+    httpx client of yours), which then owns TLS and proxies. ``retries`` is how many times
+    6301 is sent again after a transport failure; answers larger than
+    ``max_response_bytes`` are refused; ``audit`` is called with an :class:`Exchange` (the
+    signed bytes both ways) for every attempt, and ``on_request(code, headers)`` before
+    each attempt (headers it adds are sent: tracing). One client is safe to share between
+    threads.
 
     >>> import medpay_core as mp
     >>> creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate().public_key())
@@ -626,26 +633,26 @@ class MedpayClient:
         base_url: str,
         credentials: CredentialsLike,
         *,
-        timeout: Union[float, httpx.Timeout] = 30.0,
-        transport: Optional[httpx.BaseTransport] = None,
+        timeout: Optional[float] = None,
+        transport: Optional[Transport] = None,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        proxy: Optional[str] = None,
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
-        verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
         audit: Optional[AuditHook] = None,
         on_request: Optional[RequestHook] = None,
     ) -> None:
-        _no_verify_with_transport(verify, transport)
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
                              max_response_bytes=max_response_bytes, audit=audit, on_request=on_request)
-        self._http = httpx.Client(timeout=_timeout(timeout), transport=transport, verify=verify, headers=_HEADERS,
-                                  follow_redirects=False)
-        self._call_timeout: Union[httpx.Timeout, httpx._client.UseClientDefault] = httpx.USE_CLIENT_DEFAULT
-        self._owns_http = True
+        self._call_timeout = _positive(timeout)  # None: the transport's own
+        self._transport: Transport = _transport_of(transport, Transport, self._call_timeout, ssl_context, proxy,
+                                                   HttpTransport)
+        self._owns_transport = True
 
     def with_options(self, *, credentials: Optional[CredentialsLike] = None,
-                     timeout: Union[float, httpx.Timeout, None] = None) -> MedpayClient:
+                     timeout: Optional[float] = None) -> MedpayClient:
         """A view of this client with other credentials (another institution behind a
         gateway) and/or another timeout, sharing its connection pool; closing the view
         leaves the pool open.
@@ -686,19 +693,11 @@ class MedpayClient:
         finally:
             steps.close()
 
-    def _post(self, post: _Post) -> _Reply:
+    def _post(self, post: _Post) -> Reply:
         try:
-            with self._http.stream("POST", post.url, content=post.body, headers=post.headers,
-                                   timeout=self._call_timeout) as resp:
-                chunks, size = [], 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > post.max_bytes:
-                        return _Answer(resp.status_code, b"", too_large=True)
-                    chunks.append(chunk)
-                return _Answer(resp.status_code, b"".join(chunks))
-        except httpx.HTTPError as e:
-            return _Failed(e)
+            return self._transport.post(post.url, post.body, post.headers, self._call_timeout, post.max_bytes)
+        except Exception as e:  # a transport that raised: as if the request may have gone out
+            return _raised(e)
 
     # -- context manager ---------------------------------------------------------------
     def close(self) -> None:
@@ -706,8 +705,8 @@ class MedpayClient:
 
         >>> # client.close()
         """
-        if self._owns_http:
-            self._http.close()
+        if self._owns_transport:
+            self._transport.close()
 
     def __enter__(self) -> MedpayClient:
         return self
@@ -817,7 +816,11 @@ class MedpayClient:
 
 class AsyncMedpayClient:
     """The asyncio (anyio) twin of :class:`MedpayClient`: same arguments, same methods,
-    as coroutines; ``transport`` is an ``httpx.AsyncBaseTransport``.
+    as coroutines. The default transport is
+    :class:`~medpay_core.transport.DefaultAsyncTransport` (aiohttp under asyncio, httpx
+    under trio); ``transport`` is another
+    :class:`~medpay_core.transport.AsyncTransport`, e.g.
+    ``AsyncHttpxTransport(httpx.AsyncClient(...))``.
 
     >>> import asyncio, medpay_core as mp
     >>> creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(), mp.SM2PrivateKey.generate().public_key())
@@ -833,26 +836,26 @@ class AsyncMedpayClient:
         base_url: str,
         credentials: CredentialsLike,
         *,
-        timeout: Union[float, httpx.Timeout] = 30.0,
-        transport: Optional[httpx.AsyncBaseTransport] = None,
+        timeout: Optional[float] = None,
+        transport: Optional[AsyncTransport] = None,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        proxy: Optional[str] = None,
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
-        verify: Union[ssl.SSLContext, str, bool] = True,
         max_response_bytes: int = 8 * 1024 * 1024,
         audit: Optional[AuditHook] = None,
         on_request: Optional[RequestHook] = None,
     ) -> None:
-        _no_verify_with_transport(verify, transport)
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
                              max_response_bytes=max_response_bytes, audit=audit, on_request=on_request)
-        self._http = httpx.AsyncClient(timeout=_timeout(timeout), transport=transport, verify=verify,
-                                       headers=_HEADERS, follow_redirects=False)
-        self._call_timeout: Union[httpx.Timeout, httpx._client.UseClientDefault] = httpx.USE_CLIENT_DEFAULT
-        self._owns_http = True
+        self._call_timeout = _positive(timeout)  # None: the transport's own
+        self._transport: AsyncTransport = _transport_of(transport, AsyncTransport, self._call_timeout, ssl_context,
+                                                        proxy, DefaultAsyncTransport)
+        self._owns_transport = True
 
     def with_options(self, *, credentials: Optional[CredentialsLike] = None,
-                     timeout: Union[float, httpx.Timeout, None] = None) -> AsyncMedpayClient:
+                     timeout: Optional[float] = None) -> AsyncMedpayClient:
         """A view with other credentials and/or timeout sharing the connection pool (see
         :meth:`MedpayClient.with_options`).
 
@@ -892,27 +895,20 @@ class AsyncMedpayClient:
         finally:
             steps.close()
 
-    async def _post(self, post: _Post) -> _Reply:
+    async def _post(self, post: _Post) -> Reply:
         try:
-            async with self._http.stream("POST", post.url, content=post.body, headers=post.headers,
-                                         timeout=self._call_timeout) as resp:
-                chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > post.max_bytes:
-                        return _Answer(resp.status_code, b"", too_large=True)
-                    chunks.append(chunk)
-                return _Answer(resp.status_code, b"".join(chunks))
-        except httpx.HTTPError as e:
-            return _Failed(e)
+            return await self._transport.post(post.url, post.body, post.headers, self._call_timeout,
+                                              post.max_bytes)
+        except Exception as e:  # a transport that raised: as if the request may have gone out
+            return _raised(e)
 
     async def aclose(self) -> None:
         """Close the HTTP connections (``async with AsyncMedpayClient(...) as client:`` does it).
 
         >>> # await client.aclose()
         """
-        if self._owns_http:
-            await self._http.aclose()
+        if self._owns_transport:
+            await self._transport.aclose()
 
     async def __aenter__(self) -> AsyncMedpayClient:
         return self

@@ -7,9 +7,10 @@
 //! - [`unpack`]: a large signed message is verified on a helper thread (sign text built
 //!   straight from the decrypted text, then hashed) while the caller computes the
 //!   signature's point and the binding builds its objects from the same text, dropped if
-//!   the signature fails; a small one is verified first and converted after. A very large
-//!   one ([`VERIFY_FIRST_BYTES`]) is verified on both threads before the binding builds
-//!   anything: unauthenticated input costs memory in proportion to its bytes.
+//!   the signature fails; a small one is verified first and converted after. The binding
+//!   builds at most [`VERIFY_FIRST_OBJECT_BYTES`] of objects before the signature is
+//!   checked, then waits for it ([`Gate`]): unauthenticated input costs at most that much,
+//!   however large, and a legitimate message of any usual size keeps the overlap whole.
 //! - [`pack`]: the binding converts with its lock held, the codec signs and encrypts with
 //!   it released (on two cores when the data is large, see `EnvelopeCodec::pack`).
 //! - [`pack_many`], [`unpack_many`]: batches in pipelined chunks: the cores process one
@@ -82,6 +83,24 @@ pub struct Contents<'a> {
     fields: &'a [(Text, Value)],
     limits: Limits,
     opened: Option<&'a OpenedText>,
+    gate: Option<&'a Gate<'a>>,
+}
+
+/// Where a binding building from [`Data::Text`] waits for the signature: once the objects
+/// it has built cost [`VERIFY_FIRST_OBJECT_BYTES`] (by its own estimate), it calls
+/// [`Gate::pass`], which waits until the signature is checked. `false` means it failed:
+/// stop building (the unpack reports the signature's error).
+pub struct Gate<'a> {
+    verify: &'a dyn Fn() -> bool,
+    waited: std::cell::Cell<bool>,
+}
+
+impl Gate<'_> {
+    /// Whether building may go on: waits for the signature the first time.
+    pub fn pass(&self) -> bool {
+        self.waited.set(true);
+        (self.verify)()
+    }
 }
 
 impl<'a> Contents<'a> {
@@ -96,6 +115,10 @@ impl<'a> Contents<'a> {
     /// The codec's limits, for parsing [`Data::Text`].
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+    /// The gate a binding building from [`Data::Text`] passes.
+    pub fn gate(&self) -> Option<&'a Gate<'a>> {
+        self.gate
     }
     /// The error for a JSON error in [`Data::Text`]: as the one-thread route reports it.
     pub fn json_error(&self, e: JsonError) -> Error {
@@ -121,8 +144,8 @@ pub struct Unpacked<T> {
 /// Decrypt, verify and build a message: checks, decryption and verification run with the
 /// host's lock released, `build` with it held. A large signed message (data of at least
 /// [`OVERLAP_BYTES`] of JSON) is verified on a helper thread while `build` runs, and what
-/// it built is dropped if the signature fails; a smaller one, or one of at least
-/// [`VERIFY_FIRST_BYTES`], is verified before `build`.
+/// it built is dropped if the signature fails (`build` waits at the [`Gate`] once its
+/// objects cost [`VERIFY_FIRST_OBJECT_BYTES`]); a smaller one is verified before `build`.
 /// Errors are those of [`EnvelopeCodec::unpack`], on both routes.
 ///
 /// ```
@@ -184,21 +207,22 @@ fn on_one_core<H: Host, T>(
             Ok((opened, text))
         })
         .map_err(|e| host.error(e))?;
-    let contents = Contents { data: Data::Value(opened.data()), fields: opened.fields(), limits: codec.limits(), opened: None };
+    let contents =
+        Contents { data: Data::Value(opened.data()), fields: opened.fields(), limits: codec.limits(), opened: None, gate: None };
     let built = build(contents)?;
     Ok(Unpacked { built, status: opened.into_status(), sign_text })
 }
 
-/// From this many bytes of data text, [`unpack`] verifies before the binding builds its
-/// objects instead of meanwhile. A binding's objects cost many times the text (Python's
-/// some 60 times for small members), and before the signature is checked the text is
-/// anyone's: a junk-signed 8 MiB body would cost half a gigabyte. Below this the overlap
-/// stays (a 6201 upload of a few hundred lines is some 30 KiB), where what it builds is
-/// small next to the limits, and the time it saves is most of the unpack.
-pub const VERIFY_FIRST_BYTES: usize = 256 * 1024;
+/// How much a binding's objects may cost before the signature is checked ([`Gate`]). They
+/// cost many times the text (Python's some 60 times for small members), and before the
+/// signature is checked the text is anyone's: a junk-signed 8 MiB body built whole would
+/// cost half a gigabyte. A 6201 upload of 1,000 fee lines is some 4 MiB of Python objects
+/// by the binding's estimate: built whole meanwhile, as a smaller message is.
+pub const VERIFY_FIRST_OBJECT_BYTES: usize = 8 << 20;
 
 /// Build from the text on this thread while a helper builds and hashes the sign text from
-/// the same text; from [`VERIFY_FIRST_BYTES`], once the signature has verified.
+/// the same text; past [`VERIFY_FIRST_OBJECT_BYTES`] of objects, the building waits at the
+/// [`Gate`] until the signature has verified.
 fn on_two_cores<H: Host, T>(
     host: &H,
     codec: &EnvelopeCodec,
@@ -209,28 +233,37 @@ fn on_two_cores<H: Host, T>(
     let (on_helper, helper_codec) = (opened.clone(), codec.clone());
     let digesting = crate::overlap::spawn(move || on_helper.digest(&helper_codec));
     let prepared = host.unlocked(|| opened.prepare(codec));
+    // The signature's verdict, reached once: at the gate, or after building.
+    let pending = std::cell::RefCell::new(Some((digesting, prepared)));
+    let verdict: std::cell::RefCell<Option<Result<Option<String>, Error>>> = std::cell::RefCell::new(None);
+    let verify = || {
+        if let Some((digesting, prepared)) = pending.borrow_mut().take() {
+            let v = host.unlocked(|| {
+                let digested = digesting.wait();
+                opened.conclude(codec, prepared?, digested?)
+            });
+            *verdict.borrow_mut() = Some(v);
+        }
+        matches!(*verdict.borrow(), Some(Ok(_)))
+    };
+    let gate = Gate { verify: &verify, waited: std::cell::Cell::new(false) };
     let contents = Contents {
         data: Data::Text(opened.text().unwrap_or_default()),
         fields: opened.fields(),
         limits: codec.limits(),
         opened: Some(&opened),
+        gate: Some(&gate),
     };
-    let conclude = |digested: Result<_, Error>, prepared: Result<_, Error>| {
-        host.unlocked(|| opened.conclude(codec, prepared?, digested?)).map_err(|e| host.error(e))
-    };
-    if opened.text_len() >= VERIFY_FIRST_BYTES {
-        let digested = host.unlocked(|| digesting.wait());
-        let sign_text = conclude(digested, prepared)?;
-        let built = build(contents)?;
-        let status = opened.status().clone();
-        crate::overlap::discard(opened);
-        return Ok(Unpacked { built, status, sign_text });
-    }
     let built = build(contents);
-    let digested = host.unlocked(|| digesting.wait());
-    // A JSON error in the text is found on both threads alike; report this thread's.
-    let built = built?;
-    let sign_text = conclude(digested, prepared)?;
+    verify();
+    let (built, sign_text) = match (built, verdict.take().unwrap_or(Ok(None))) {
+        // Stopped at the gate: the signature's error, not what the building made of it.
+        (Err(_), Err(e)) if gate.waited.get() => return Err(host.error(e)),
+        // A JSON error in the text is found on both threads alike; report this thread's.
+        (Err(e), _) => return Err(e),
+        (Ok(_), Err(e)) => return Err(host.error(e)),
+        (Ok(built), Ok(sign_text)) => (built, sign_text),
+    };
     let status = opened.status().clone();
     // Wiping and freeing the decrypted text is left to the helper.
     crate::overlap::discard(opened);
@@ -468,26 +501,27 @@ mod tests {
     }
 
     #[test]
-    fn a_very_large_message_is_verified_before_anything_is_built() {
+    fn a_binding_that_stops_at_the_gate_gets_the_signature_error_and_builds_no_further() {
         let (ours, theirs) = pair();
-        let lines: Vec<String> = (0..VERIFY_FIRST_BYTES / 20).map(|i| format!(r#"{{"sn":"FD{i:06}","amt":1.5}}"#)).collect();
-        let data = parse(format!(r#"{{"feedetailList":[{}]}}"#, lines.join(",")).as_bytes(), Limits::default()).unwrap();
-        assert!(crate::json::to_compact_len_at_least(&data, VERIFY_FIRST_BYTES));
-        let mut env = theirs.pack(data.clone(), PackOptions::default()).unwrap().0;
-        let msg = unpack(&Plain, &ours, Envelope::Members(env.clone()), true, built).unwrap();
-        assert_eq!((msg.built.0, msg.built.1), (to_compact(&data), "text"));
+        let mut env = theirs.pack(large(), PackOptions::default()).unwrap().0;
+        // Signed right: the gate lets the building go on.
+        let passed = unpack(&Plain, &ours, Envelope::Members(env.clone()), true, |c| Ok(c.gate().map(|g| g.pass())));
+        assert_eq!(passed.unwrap().built, Some(true));
         for (k, v) in env.iter_mut() {
             if k == "timestamp" {
                 *v = Value::String("2".into());
             }
         }
-        let mut calls = 0;
-        let e = unpack(&Plain, &ours, Envelope::Members(env), true, |_| -> Result<(), Error> {
-            calls += 1;
+        let mut after_gate = 0;
+        let e = unpack(&Plain, &ours, Envelope::Members(env), true, |c| {
+            match c.gate() {
+                Some(g) if !g.pass() => return Err(Error::envelope("stopped")),
+                _ => after_gate += 1,
+            }
             Ok(())
         });
-        assert!(matches!(e.unwrap_err(), Error::Signature(_)));
-        assert_eq!(calls, 0, "nothing is built from a message whose signature fails");
+        assert!(matches!(e.unwrap_err(), Error::Signature(_)), "the signature's error, not the binding's");
+        assert_eq!(after_gate, 0);
     }
 
     #[test]

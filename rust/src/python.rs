@@ -278,6 +278,10 @@ struct Converter<'py, 'v> {
     numbers: HashMap<&'v str, Bound<'py, PyAny>>,
     // Why a direct parse was aborted.
     error: Option<PyErr>,
+    // Where a direct parse waits for the signature (binding::Gate), and what the objects
+    // built so far cost (an estimate on the high side, in bytes).
+    gate: Option<&'v binding::Gate<'v>>,
+    cost: usize,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -289,7 +293,7 @@ const SHARED_STR_BYTES: usize = 24;
 
 impl<'py, 'v> Converter<'py, 'v> {
     fn new(py: Python<'py>) -> Self {
-        Converter { py, strings: HashMap::default(), numbers: HashMap::default(), error: None }
+        Converter { py, strings: HashMap::default(), numbers: HashMap::default(), error: None, gate: None, cost: 0 }
     }
 
     fn number(&mut self, n: &'v str) -> PyResult<Bound<'py, PyAny>> {
@@ -358,6 +362,26 @@ impl<'py, 'v> Converter<'py, 'v> {
     }
 }
 
+/// What one Python object costs at least (a str's header, a small int, a dict's or a
+/// list's), for [`Converter::spend`]'s estimate; each charged as new though many are shared.
+const OBJECT_BYTES: usize = 64;
+
+impl Converter<'_, '_> {
+    /// Count an object's cost; past [`binding::VERIFY_FIRST_OBJECT_BYTES`], wait at the gate
+    /// for the signature and stop if it failed (unpack reports its error).
+    #[inline]
+    fn spend(&mut self, bytes: usize) -> Result<(), Abort> {
+        self.cost += bytes;
+        match self.gate {
+            Some(g) if self.cost >= binding::VERIFY_FIRST_OBJECT_BYTES && !g.pass() => {
+                self.error = Some(PyRuntimeError::new_err("stopped: the signature did not verify"));
+                Err(Abort)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// JSON text straight to Python objects, with the sharing of [`Converter`] and no
 /// intermediate [`Value`]: the parse of a large unpacked message (see `unpack`).
 impl<'py, 'a> crate::json::Builder<'a> for Converter<'py, 'a> {
@@ -370,20 +394,25 @@ impl<'py, 'a> crate::json::Builder<'a> for Converter<'py, 'a> {
         Ok(PyBool::new(self.py, b).to_owned().into_any())
     }
     fn number(&mut self, lit: &'a str, _: usize) -> Result<Self::Out, Abort> {
+        self.spend(OBJECT_BYTES + lit.len())?;
         let r = Converter::number(self, lit);
         self.keep(r)
     }
     fn string(&mut self, s: &'a str, _: usize) -> Result<Self::Out, Abort> {
+        self.spend(OBJECT_BYTES + s.len())?;
         Ok(if s.len() <= SHARED_STR_BYTES { Converter::string(self, s).into_any() } else { PyString::new(self.py, s).into_any() })
     }
     fn decoded_string(&mut self, s: String, _: usize) -> Result<Self::Out, Abort> {
+        self.spend(OBJECT_BYTES + s.len())?;
         Ok(PyString::new(self.py, &s).into_any())
     }
     fn array(&mut self, items: std::vec::Drain<'_, Self::Out>, _: usize) -> Result<Self::Out, Abort> {
+        self.spend(OBJECT_BYTES + 8 * items.len())?;
         let r = list_of(self.py, items);
         self.keep(r)
     }
     fn object(&mut self, members: std::vec::Drain<'_, (Key<'a>, Self::Out)>, _: usize) -> Result<Self::Out, Abort> {
+        self.spend(OBJECT_BYTES + 48 * members.len())?;
         let d = PyDict::new(self.py);
         for (k, v) in members {
             let key = match k {
@@ -859,6 +888,7 @@ fn top_level_items(data: &Bound<'_, PyAny>) -> usize {
 /// from its value) and its fields, with one converter so that they share strings.
 fn build_message(py: Python<'_>, contents: Contents<'_>) -> PyResult<(Py<PyAny>, Py<PyDict>)> {
     let mut conv = Converter::new(py);
+    conv.gate = contents.gate();
     let data = match contents.data() {
         Data::Text(text) => parse_to_py(&mut conv, text, contents.limits(), |e| contents.json_error(e))?,
         Data::Value(v) => conv.convert(v)?,

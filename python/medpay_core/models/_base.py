@@ -46,14 +46,17 @@ numbers, ``"true"``) but still end up typed: ``Decimal`` amounts, ``str`` codes.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import (Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type,
+from json.encoder import encode_basestring
+from typing import (Any, ClassVar, Dict, List, Optional, Tuple, Type,
                     TypeVar, Union)
 
-from pydantic import (AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr,
+from pydantic import (AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
                       SerializerFunctionWrapHandler, ValidationInfo, ValidatorFunctionWrapHandler,
                       WrapValidator, model_serializer, model_validator)
 from pydantic import ValidationError as PydanticValidationError
@@ -127,12 +130,67 @@ class _Row:
         self.max_length = max_length
         self.nonnegative = nonnegative
         self.inbound = False
+        # An amount's literal: at most precision - scale digits before the point and scale
+        # after it. The JSON schema's pattern of a string amount, and the fast path's check.
+        self.literal: Optional[re.Pattern[str]] = None
+        if kind == "amount" and digits is not None and scale is not None:
+            self.literal = re.compile(rf"^{'' if nonnegative else '-?'}[0-9]{{1,{digits - scale}}}"
+                                      rf"(\.[0-9]{{1,{scale}}})?$")
 
     def validate(self, v: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         """Around pydantic's own checks of the field's type and constraints."""
         if self.kind == "object":
             return _nested(self, v, handler)
         return self.after(handler(self.before(v)))
+
+    # -- the field's validator
+    def validator(self) -> Any:
+        """The field's pydantic validator, for the row's direction. Where after() has
+        nothing to check (all but an object, a request's amount, a deposit), before()
+        alone runs, as a BeforeValidator: cheaper than wrapping pydantic's checks. A fast
+        path goes first where the kind has one."""
+        if self.kind == "object":
+            return WrapValidator(self.validate)
+        if self.kind == "amount" and (self.nonnegative or not self.inbound):
+            return WrapValidator(self._fast_amount)
+        fast = {"text": self._fast_text if self.max_length is not None else self.before,
+                "amount": self._fast_decimal, "integer": self._fast_integer,
+                "flag": self._fast_flag}
+        return BeforeValidator(fast.get(self.kind, self.before))
+
+    # The fast paths: a value of the field's plain type that before() (and after()) would
+    # return unchanged is returned at once; anything else (a bad value above all) takes
+    # the full path, which gives the errors.
+    def _fast_text(self, v: Any) -> Any:
+        # Within the length: the formats' check is cached, for short texts only.
+        if (type(v) is str and 0 < len(v) <= self.max_length  # type: ignore[operator]
+                and (self.enum is None or v in self.enum)
+                and (self.fmt is None or _format_ok(self.fmt, v))):
+            return v
+        return self.before(v)
+
+    def _fast_decimal(self, v: Any) -> Any:
+        return v if type(v) is Decimal else self.before(v)
+
+    def _fast_integer(self, v: Any) -> Any:
+        return v if type(v) is int else self.before(v)
+
+    def _fast_flag(self, v: Any) -> Any:
+        return v if type(v) is bool else self.before(v)
+
+    def _fast_amount(self, v: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        d = v if type(v) is Decimal else self.before(v)  # as Decimal where it can be (or errors)
+        if type(d) is Decimal and self._fits(d):
+            return d
+        return self.after(handler(d))
+
+    def _fits(self, d: Decimal) -> bool:
+        """Whether ``d`` passes pydantic's max_digits/decimal_places and :meth:`after`
+        unchanged. ``str(d)`` has no exponent only if the exponent is at most 0 (and the
+        number not tiny): then it shows every decimal as written, the integer digits and
+        the sign."""
+        assert self.literal is not None
+        return self.literal.fullmatch(str(d)) is not None
 
     # -- before pydantic's own type check: shapes, "" as absent, floats
     def before(self, v: Any) -> Any:
@@ -228,15 +286,12 @@ class _Row:
         elif self.fmt == "latlng":
             target["pattern"] = _LATLNG_SHAPE
         if self.kind == "amount":
-            assert self.digits is not None and self.scale is not None
-            whole = self.digits - self.scale
-            literal = {"type": "string",
-                       "pattern": rf"^-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{self.scale}}})?$"}
+            assert self.digits is not None and self.scale is not None and self.literal is not None
+            literal = {"type": "string", "pattern": self.literal.pattern}
             # A request refuses fractional JSON numbers (binary floats): a string or an
             # integer. An answer may carry any JSON number.
             number: Dict[str, Any] = {"type": "number"} if self.inbound else {"type": "integer"}
             if self.nonnegative:
-                literal["pattern"] = literal["pattern"].replace("^-?", "^")
                 number["minimum"] = 0
             spec = {"anyOf": [literal, number], "max_digits": self.digits,
                     "decimal_places": self.scale}
@@ -247,21 +302,31 @@ class _Row:
 
 
 def _check_format(fmt: str, v: str) -> None:
-    if fmt == "latlng":
-        m = re.fullmatch(_LATLNG_SHAPE, v)
-        lng, _, lat = v.partition(",")
-        if not m or abs(float(lng)) > 180 or abs(float(lat)) > 90:
-            raise _fail("format", "must be 'longitude,latitude' such as '118.096435,24.485407' "
-                                  "('0,0' when location failed)")
+    if _format_ok.__wrapped__(fmt, v):  # any text: not cached
         return
-    notation, pattern, shape = _FORMATS[fmt]
-    if re.fullmatch(shape, v):
-        try:
-            datetime.strptime(v, pattern)
-            return
-        except ValueError:
-            pass
-    raise _fail("format", f"must be a valid {notation}")
+    if fmt == "latlng":
+        raise _fail("format", "must be 'longitude,latitude' such as '118.096435,24.485407' "
+                              "('0,0' when location failed)")
+    raise _fail("format", f"must be a valid {_FORMATS[fmt][0]}")
+
+
+# Cached for the fast path (texts within the field's length only): the lines of an upload
+# mostly repeat a few timestamps, and strptime is slow.
+@functools.lru_cache(maxsize=4096)
+def _format_ok(fmt: str, v: str) -> bool:
+    if fmt == "latlng":
+        if not re.fullmatch(_LATLNG_SHAPE, v):
+            return False
+        lng, _, lat = v.partition(",")
+        return abs(float(lng)) <= 180 and abs(float(lat)) <= 90
+    _, pattern, shape = _FORMATS[fmt]
+    if not re.fullmatch(shape, v):
+        return False
+    try:
+        datetime.strptime(v, pattern)
+    except ValueError:
+        return False
+    return True
 
 
 def _as_mapping(v: Any) -> Any:
@@ -278,7 +343,7 @@ def _field(wire: str, title: str, row: _Row, aliases: Tuple[str, ...] = (), **co
         json_schema_extra=lambda s: row.schema(s),
         **constraints,
     )
-    info.metadata.append(WrapValidator(row.validate))
+    info.metadata.append(row.validator())
     return info
 
 
@@ -296,7 +361,7 @@ def text(wire: str, max_length: Optional[int], title: str = "", *, required: boo
     >>> RefundRequest.model_json_schema()["properties"]["refdType"]["enum"]
     ['ALL', 'CASH', 'HI']
     """
-    row = _Row("text", required=required, enum=enum, fmt=fmt)
+    row = _Row("text", required=required, enum=enum, fmt=fmt, max_length=max_length)
     return _field(wire, title, row, aliases, max_length=max_length,
                   min_length=1 if required else None)
 
@@ -413,7 +478,9 @@ def _json_length(value: Any, limit: int) -> int:
     total, todo = 0, [value]
     while todo and total <= limit:
         v = todo.pop()
-        if isinstance(v, Decimal) and v.is_finite():
+        if type(v) is str:  # the most common value first
+            total += len(encode_basestring(v))
+        elif isinstance(v, Decimal) and v.is_finite():
             sign, digits, exp = v.as_tuple()
             assert isinstance(exp, int)
             n = len(digits)
@@ -423,7 +490,7 @@ def _json_length(value: Any, limit: int) -> int:
         elif isinstance(v, Mapping):
             total += 1 + max(len(v), 1)  # the braces and the separators
             for k, x in v.items():
-                total += len(json.dumps(str(k), ensure_ascii=False)) + 1
+                total += len(encode_basestring(str(k))) + 1
                 todo.append(x)
         elif isinstance(v, (list, tuple)):
             total += 1 + max(len(v), 1)
@@ -436,11 +503,18 @@ def _json_length(value: Any, limit: int) -> int:
 def _verbatim(obj: "WireModel") -> Optional[str]:
     """The JSON text a sub-model was read from; None if it was not, or if a field was
     changed since (the text no longer says what the model holds: it goes out as a dict)."""
-    kept = obj._medpay_text
+    kept = _kept(obj)
     if kept is None:
         return None
     text, wire = kept
     return text if obj.to_wire() == wire else None
+
+
+def _kept(obj: "WireModel") -> Optional[Tuple[str, Dict[str, Any]]]:
+    """``obj._medpay_text``, read from pydantic's store of private attributes: the
+    attribute itself is only found after a failed lookup, which is slow."""
+    private = obj.__pydantic_private__
+    return None if private is None else private.get("_medpay_text")
 
 
 def compact_json(value: Any) -> str:
@@ -457,11 +531,11 @@ def compact_json(value: Any) -> str:
     if isinstance(value, (int, float)):
         return json.dumps(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return encode_basestring(value)  # what json.dumps(value, ensure_ascii=False) writes
     if isinstance(value, WireModel):
         return compact_json(value.to_wire())
     if isinstance(value, Mapping):
-        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" + compact_json(v)
+        return "{" + ",".join(encode_basestring(str(k)) + ":" + compact_json(v)
                               for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(compact_json(v) for v in value) + "]"
@@ -588,15 +662,21 @@ class WireModel(BaseModel):
     #: True for what the center builds (answers, notices): lenient about shapes.
     __medpay_inbound__: ClassVar[bool] = False
 
+    # Per class, set once it is built: attribute -> wire name where the two differ, and
+    # whether the class has cross-field rules (none: nothing to re-check).
+    __medpay_python_names__: ClassVar[Dict[str, str]] = {}
+    __medpay_has_rules__: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Runs before pydantic builds the class's schema: tell each row its direction.
         super().__init_subclass__(**kwargs)
         for value in list(vars(cls).values()):
             if isinstance(value, FieldInfo):
-                for meta in value.metadata:
+                for i, meta in enumerate(value.metadata):
                     row = _row_of(meta)
                     if row is not None:
                         row.inbound = cls.__medpay_inbound__
+                        value.metadata[i] = row.validator()  # it depends on the direction
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -604,15 +684,19 @@ class WireModel(BaseModel):
         for attr, info in cls.model_fields.items():
             if isinstance(info.serialization_alias, str):
                 _WIRE_NAMES[attr] = info.serialization_alias
+        cls.__medpay_python_names__ = {a: w for a, f in cls.model_fields.items()
+                                       if (w := f.serialization_alias or a) != a}
+        rules = cls._medpay_rules.__func__  # type: ignore[attr-defined]
+        cls.__medpay_has_rules__ = rules is not WireModel._medpay_rules.__func__  # type: ignore[attr-defined]
 
     @model_validator(mode="before")
     @classmethod
     def _medpay_one_name_each(cls, data: Any) -> Any:
         # Both names accepted; the same field given under both must say one thing.
-        if not isinstance(data, dict):
-            return data
-        twice = [(a, w) for a, f in cls.model_fields.items()
-                 if (w := f.serialization_alias or a) != a and a in data and w in data]
+        names = cls.__medpay_python_names__
+        if not isinstance(data, dict) or names.keys().isdisjoint(data):
+            return data  # the common case: wire names only
+        twice = [(a, w) for a, w in names.items() if a in data and w in data]
         if not twice:
             return data
         clash = [(a, w) for a, w in twice if data[a] != data[w]]
@@ -641,6 +725,8 @@ class WireModel(BaseModel):
         return self
 
     def _medpay_recheck(self) -> None:
+        if not type(self).__medpay_has_rules__:
+            return
         errors = type(self)._medpay_rules({k: getattr(self, k) for k in type(self).model_fields}, "")
         if errors:
             _raise_rules(type(self).__name__, errors)
@@ -719,7 +805,7 @@ class ExtModel(WireModel):
     @model_serializer(mode="wrap")
     def _medpay_as_sent(self, handler: SerializerFunctionWrapHandler) -> Union[Dict[str, Any], str]:
         out: Dict[str, Any] = handler(self)
-        kept = self._medpay_text
+        kept = _kept(self)
         if kept is not None and kept[1] == out:
             return kept[0]  # read from this very text, unchanged since: sent as is
         return out
@@ -736,7 +822,9 @@ class ExtModel(WireModel):
 
     def to_wire(self) -> Dict[str, Any]:
         """The object as a dict (also when it was read from text)."""
-        kept = self._medpay_text
+        kept = _kept(self)
+        if kept is None:
+            return self._wire_dict()
         self._medpay_text = None
         try:
             return self._wire_dict()

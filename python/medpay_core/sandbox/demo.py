@@ -221,8 +221,9 @@ def run_demo(*, verbose: bool = False, out: Callable[[str], None] = print) -> in
     try:
         tl("sandbox", f"payment center at {sandbox.url}", f"db {sandbox.db_path}")
         tl("HIS", f"callbacks at {callbacks.url}/medpay/notify and /medpay/return")
-        # An explicit transport: no proxy from the environment ever sees these calls.
-        with MedpayClient(sandbox.url, creds, timeout=10, transport=httpx.HTTPTransport()) as client, \
+        # The client's own transport reads no proxy from the environment; the "browser"
+        # is told not to either.
+        with MedpayClient(sandbox.url, creds, timeout=10) as client, \
                 httpx.Client(timeout=10, follow_redirects=False, trust_env=False) as browser:
             ok = _play(tl, client, browser, sandbox, creds, got_notice, notices, syncs,
                        new_org_biz_ser, new_app_refd_sn, SandboxVoucherDecoder)
