@@ -85,6 +85,9 @@ def main() -> int:
     cpu = machine.get("cpu", {})
     print(f"medpay benchmark, {data.get('datetime', '')[:10]}, {cpu.get('brand_raw') or platform.processor()}, "
           f"{cpu.get('count', '?')} cores, Python {machine.get('python_version', platform.python_version())}")
+    flags = set(cpu.get("flags") or ())
+    wanted = ("adx", "bmi2", "avx2", "aes", "vaes", "gfni", "avx512bw", "sm3", "sm4", "asimd")
+    print(f"CPU features medpay's fast paths use: {' '.join(f for f in wanted if f in flags) or 'none'}")
     print()
     table, missed = rows(data["benchmarks"])
     head = ["case", "contender", "value", "unit", "ratio", "target"]

@@ -71,6 +71,7 @@ def hang(h: _Handler, request: bytes) -> None:
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # the listen backlog: 20 clients connect at once below
 
     def __init__(self, tls: Optional[ssl.SSLContext] = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -418,3 +419,27 @@ def test_the_async_default_uses_httpx_under_trio(server):
 
     reply, chosen = trio.run(main)
     assert reply.status == 200 and chosen is mp.AsyncHttpxTransport
+
+
+@pytest.mark.parametrize("kind", ["async", "async-aiohttp", "async-httpx"])
+def test_concurrent_posts_each_get_their_own_answer(server, kind):
+    # The asyncio transport writes the requests of one turn of the loop together: each
+    # must still reach its own connection and come back with its own answer.
+    def echo(h: _Handler, request: bytes) -> None:
+        answer(body=request)(h, request)
+
+    server.behaviour = echo
+    d = Driver(kind)
+    try:
+        async def all_at_once() -> list:
+            return await asyncio.gather(*(d.transport.post(server.url, b'{"n":%d}' % i, HEADERS, None, 1 << 20)
+                                          for i in range(20)))
+
+        replies = d.loop.run_until_complete(all_at_once())
+        assert all(isinstance(r, Answer) for r in replies), [r for r in replies if not isinstance(r, Answer)]
+        assert [r.body for r in replies] == [b'{"n":%d}' % i for i in range(20)]
+        again = d.loop.run_until_complete(all_at_once())  # on the kept-alive connections
+        assert [r.body for r in again] == [b'{"n":%d}' % i for i in range(20)]
+        assert server.connections <= 20
+    finally:
+        d.close()

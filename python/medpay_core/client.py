@@ -53,8 +53,8 @@ import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import (Any, Callable, Container, Generator, Iterable, List, Literal, Mapping, Optional, Type, TypeVar,
-                    Union, overload)
+from typing import (Any, Callable, Container, Generator, Iterable, List, Literal, Mapping, NamedTuple, Optional,
+                    Type, TypeVar, Union, overload)
 
 import anyio
 
@@ -181,8 +181,7 @@ _Request = Union[WireModel, Mapping[str, Any]]
 # -- the steps a flow asks its driver for -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Post:
+class _Post(NamedTuple):
     """POST ``body`` to ``url`` with ``headers``; read at most ``max_bytes`` of the answer."""
 
     url: str
@@ -191,8 +190,7 @@ class _Post:
     headers: Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class _Sleep:
+class _Sleep(NamedTuple):
     seconds: float
 
 
@@ -268,8 +266,7 @@ def _snippet(body: bytes) -> str:
     return text + ("…" if len(body) > _SNIPPET else "")
 
 
-@dataclass(frozen=True)
-class _Sent:
+class _Sent(NamedTuple):
     """A transaction the client sends, as read from TRANSACTIONS (its path and answer
     model known to be there)."""
 
@@ -502,23 +499,25 @@ class _Flows:
                 f"{where}: the answer is not signed, and an unsigned answer is never taken as success (anyone "
                 "on the way could have written it): probably a gateway or proxy answered, not the center"
             )
-        response = {**msg.fields, "data": msg.data}
+        def response() -> dict[str, Any]:  # built only for an error, which keeps the answer
+            return {**msg.fields, "data": msg.data}
+
         if msg.code is None:
             raise EnvelopeError(f"{where}: the signed answer has no code: the center's answer is incomplete; "
                                 "report it to the center", field="code")
         if msg.code != 0 or msg.success is False:
-            raise BusinessError(msg.code, msg.message, response=response, transaction=t.code)
+            raise BusinessError(msg.code, msg.message, response=response(), transaction=t.code)
         try:
             result = validate(answer, {} if msg.data is None else msg.data)
         except ValidationError as e:
-            raise ValidationError(e.errors, model=e.model, response=response) from e
+            raise ValidationError(e.errors, model=e.model, response=response()) from e
         # A business result inside data (6401 answers {"success": false}): the model reads
         # it; its reason, when the center gives one, is an extra field of the answer.
-        if getattr(result, "success", None) is False:
+        if "success" in type(result).model_fields and getattr(result, "success") is False:
             extra = result.model_extra or {}
             reason = extra.get("message")
             raise BusinessError(msg.code, reason if isinstance(reason, str) else (msg.message or "data.success is false"),
-                                response=response, transaction=t.code)
+                                response=response(), transaction=t.code)
         return result
 
     # -- waiting for the outcome ----------------------------------------------------------
