@@ -390,35 +390,20 @@ def test_the_clients_default_transports_are_the_fast_ones():
     assert type(mp.AsyncMedpayClient("http://127.0.0.1:9", creds)._transport) is DefaultAsyncTransport
 
 
-def test_the_async_default_uses_asyncio_connections_under_asyncio(server):
+@pytest.mark.parametrize("library,chosen", [("asyncio", "AsyncioTransport"), ("trio", "AsyncHttpxTransport")])
+def test_the_async_default_picks_the_transport_of_the_running_library(server, library, chosen):
     from medpay_core.transport import DefaultAsyncTransport
 
     t = DefaultAsyncTransport(timeout=10)
 
     async def main() -> Any:
         try:
-            return await t.post(server.url, b"{}", HEADERS, None, 1 << 20), type(t._chosen)
+            return await t.post(server.url, b"{}", HEADERS, None, 1 << 20), type(t._chosen).__name__
         finally:
             await t.aclose()
 
-    reply, chosen = asyncio.run(main())
-    assert reply.status == 200 and chosen is mp.AsyncioTransport
-
-
-def test_the_async_default_uses_httpx_under_trio(server):
-    trio = pytest.importorskip("trio")
-    from medpay_core.transport import DefaultAsyncTransport
-
-    t = DefaultAsyncTransport(timeout=10)
-
-    async def main() -> Any:
-        try:
-            return await t.post(server.url, b"{}", HEADERS, None, 1 << 20), type(t._chosen)
-        finally:
-            await t.aclose()
-
-    reply, chosen = trio.run(main)
-    assert reply.status == 200 and chosen is mp.AsyncHttpxTransport
+    reply, picked = asyncio.run(main()) if library == "asyncio" else pytest.importorskip("trio").run(main)
+    assert reply.status == 200 and picked == chosen
 
 
 @pytest.mark.parametrize("kind", ["async", "async-aiohttp", "async-httpx"])

@@ -203,6 +203,37 @@ def _idle_and_open(sock: Optional[socket.socket]) -> bool:
         return False
 
 
+def _prepared(url: str, body: bytes, headers: Mapping[str, str],
+              proxy: Optional[_Proxy]) -> Union[Tuple[_Target, bytes], Failed]:
+    """The target of a POST and the bytes to write (head and body), or Failed when a
+    header would split the request (nothing was sent)."""
+    target = _target(url)
+    through_proxy = proxy is not None and target.scheme == "http"  # by absolute URI
+    try:
+        head = request_head(url if through_proxy else target.path, target.netloc,
+                            {**headers, **proxy.headers} if through_proxy and proxy else headers, len(body))
+    except ValueError as e:
+        return Failed("InvalidHeader", str(e), sent=False, cause=e)
+    return target, head + body
+
+
+_TIMEOUTS = (socket.timeout, TimeoutError, asyncio.TimeoutError)
+
+
+def _not_connected(e: BaseException, timeout: Optional[float]) -> Failed:
+    """No connection was made: nothing reached the center."""
+    if isinstance(e, _TIMEOUTS):
+        return Failed("ConnectTimeout", f"no connection within {timeout:g}s", sent=False, timed_out=True, cause=e)
+    return Failed("ConnectError", str(e) or type(e).__name__, sent=False, cause=e)
+
+
+def _no_answer(e: BaseException, timeout: Optional[float]) -> Failed:
+    """The request was written, or partly: the center may have it."""
+    if isinstance(e, _TIMEOUTS):
+        return Failed("ReadTimeout", f"no answer within {timeout:g}s", sent=True, timed_out=True, cause=e)
+    return Failed(type(e).__name__, str(e) or "the connection was closed", sent=True, cause=e)
+
+
 class _Conn:
     """A kept-alive connection of :class:`HttpTransport` and the timeout its socket has."""
 
@@ -306,38 +337,28 @@ class HttpTransport(Transport):
 
         >>> # HttpTransport().post(url, body, {"Content-Type": "application/json"}, 10, 1 << 20)
         """
-        target = _target(url)
+        prepared = _prepared(url, body, headers, self._proxy)
+        if isinstance(prepared, Failed):
+            return prepared
+        target, data = prepared
         timeout = self._timeout if timeout is None else timeout
-        through_proxy = self._proxy is not None and target.scheme == "http"
-        try:
-            head = request_head(url if through_proxy else target.path, target.netloc,
-                                {**headers, **self._proxy.headers} if through_proxy and self._proxy else headers,
-                                len(body))
-        except ValueError as e:
-            return Failed("InvalidHeader", str(e), sent=False, cause=e)
         key = target[:3]
         conn = self._checkout(key)
         if conn is None:
             try:
                 conn = _Conn(self._connect(target, timeout), timeout)
-            except socket.timeout as e:
-                return Failed("ConnectTimeout", f"no connection within {timeout:g}s", sent=False, timed_out=True,
-                              cause=e)
             except (OSError, ProtocolError) as e:  # refused, DNS, TLS handshake, the proxy
-                return Failed("ConnectError", str(e) or type(e).__name__, sent=False, cause=e)
+                return _not_connected(e, timeout)
         parser = ResponseParser(max_bytes)
         try:
             if conn.timeout != timeout:
                 conn.sock.settimeout(timeout)
                 conn.timeout = timeout
-            conn.sock.sendall(head + body)  # one write: no second packet to wait for
+            conn.sock.sendall(data)  # one write: no second packet to wait for
             _read_answer(conn.sock, parser)
-        except socket.timeout as e:
-            conn.close()
-            return Failed("ReadTimeout", f"no answer within {timeout:g}s", sent=True, timed_out=True, cause=e)
         except (OSError, ProtocolError) as e:
             conn.close()
-            return Failed(type(e).__name__, str(e) or "the connection was closed", sent=True, cause=e)
+            return _no_answer(e, timeout)
         if parser.keep_alive and not parser.leftover:
             self._checkin(key, conn)
         else:
@@ -519,15 +540,11 @@ class AsyncioTransport(AsyncTransport):
 
         >>> # await AsyncioTransport().post(url, body, headers, 10, 1 << 20)
         """
-        target = _target(url)
+        prepared = _prepared(url, body, headers, self._proxy)
+        if isinstance(prepared, Failed):
+            return prepared
+        target, data = prepared
         t = self._timeout if timeout is None else timeout
-        through_proxy = self._proxy is not None and target.scheme == "http"
-        try:
-            head = request_head(url if through_proxy else target.path, target.netloc,
-                                {**headers, **self._proxy.headers} if through_proxy and self._proxy else headers,
-                                len(body))
-        except ValueError as e:
-            return Failed("InvalidHeader", str(e), sent=False, cause=e)
         slots = self._bind()
         key = target[:3]
         async with slots:
@@ -541,17 +558,12 @@ class AsyncioTransport(AsyncTransport):
             if proto is None:
                 try:
                     proto = await asyncio.wait_for(self._connect(target), t)
-                except asyncio.TimeoutError as e:
-                    return Failed("ConnectTimeout", f"no connection within {t:g}s", sent=False, timed_out=True,
-                                  cause=e)
-                except (OSError, ProtocolError) as e:  # refused, DNS, TLS handshake, the proxy
-                    return Failed("ConnectError", str(e) or type(e).__name__, sent=False, cause=e)
+                except (asyncio.TimeoutError, OSError, ProtocolError) as e:  # refused, DNS, TLS, the proxy
+                    return _not_connected(e, t)
             try:
-                parser = await proto.exchange(head + body, ResponseParser(max_bytes), t, self._send_soon)
-            except TimeoutError as e:
-                return Failed("ReadTimeout", f"no answer within {t:g}s", sent=True, timed_out=True, cause=e)
-            except (OSError, ProtocolError) as e:
-                return Failed(type(e).__name__, str(e) or "the connection was closed", sent=True, cause=e)
+                parser = await proto.exchange(data, ResponseParser(max_bytes), t, self._send_soon)
+            except (OSError, ProtocolError) as e:  # TimeoutError among them
+                return _no_answer(e, t)
             if parser.keep_alive and not parser.leftover and not proto.closed:
                 self._idle.setdefault(key, []).append(proto)
             else:
@@ -567,6 +579,27 @@ class AsyncioTransport(AsyncTransport):
         for protos in idle.values():
             for proto in protos:
                 proto.close()
+
+
+class _Chunks:
+    """An answer's body as another client library streams it, kept up to ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self.parts: List[bytes] = []
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; False once past max_bytes (stop reading)."""
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            self.parts = []
+            return False
+        self.parts.append(chunk)
+        return True
+
+    def answer(self, status: int) -> Answer:
+        too_large = self.size > self.max_bytes
+        return Answer(status, b"" if too_large else b"".join(self.parts), too_large=too_large)
 
 
 def _aiohttp() -> Any:
@@ -630,14 +663,12 @@ class AiohttpTransport(AsyncTransport):
                         resp.close()
                         return Answer(resp.status, b"", too_large=True)
                     return Answer(resp.status, await resp.read())
-                chunks, size = [], 0
+                got = _Chunks(max_bytes)
                 async for chunk in resp.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > max_bytes:
+                    if not got.add(chunk):
                         resp.close()
-                        return Answer(resp.status, b"", too_large=True)
-                    chunks.append(chunk)
-                return Answer(resp.status, b"".join(chunks))
+                        break
+                return got.answer(resp.status)
         except self._not_connected as e:  # refused, DNS, TLS handshake, the proxy
             return Failed("ConnectError", str(e) or type(e).__name__, sent=False, cause=e)
         except self._connect_timeout as e:
@@ -695,13 +726,11 @@ class HttpxTransport(Transport):
         try:
             with self.client.stream("POST", url, content=body, headers=headers,
                                     timeout=_httpx_timeout(timeout)) as resp:
-                chunks, size = [], 0
+                got = _Chunks(max_bytes)
                 for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        return Answer(resp.status_code, b"", too_large=True)
-                    chunks.append(chunk)
-                return Answer(resp.status_code, b"".join(chunks))
+                    if not got.add(chunk):
+                        break
+                return got.answer(resp.status_code)
         except httpx.HTTPError as e:
             return _httpx_failure(e)
 
@@ -736,13 +765,11 @@ class AsyncHttpxTransport(AsyncTransport):
         try:
             async with self.client.stream("POST", url, content=body, headers=headers,
                                           timeout=_httpx_timeout(timeout)) as resp:
-                chunks, size = [], 0
+                got = _Chunks(max_bytes)
                 async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        return Answer(resp.status_code, b"", too_large=True)
-                    chunks.append(chunk)
-                return Answer(resp.status_code, b"".join(chunks))
+                    if not got.add(chunk):
+                        break
+                return got.answer(resp.status_code)
         except httpx.HTTPError as e:
             return _httpx_failure(e)
 
