@@ -349,6 +349,41 @@ def test_an_ssl_context_trusting_the_private_ca_connects(tls_server, transport, 
     assert transport(ssl_context=ctx).post(tls_server.url) == Answer(200, b'{"code":0}')
 
 
+@pytest.fixture(scope="module")
+def client_cert(tmp_path_factory):
+    """The institution's client certificate for mutual TLS (self-signed: the server trusts it)."""
+    d = tmp_path_factory.mktemp("client")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=his.example", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                   check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+@pytest.fixture
+def mtls_server(private_ca, client_cert):
+    cert, key = private_ca
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(str(client_cert[0]))
+    s = Server(tls=ctx)
+    yield s
+    s.stop()
+
+
+def test_mutual_tls_with_a_client_certificate_in_the_ssl_context(mtls_server, transport, private_ca, client_cert):
+    ctx = ssl.create_default_context(cafile=str(private_ca[0]))
+    ctx.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
+    assert transport(ssl_context=ctx).post(mtls_server.url) == Answer(200, b'{"code":0}')
+    assert len(mtls_server.seen) == 1
+
+
+def test_mutual_tls_without_the_client_certificate_gets_no_answer(mtls_server, transport, private_ca):
+    reply = transport(ssl_context=ssl.create_default_context(cafile=str(private_ca[0]))).post(mtls_server.url)
+    assert isinstance(reply, Failed)
+    assert mtls_server.seen == []
+
+
 @pytest.fixture
 def proxy():
     p = Proxy()
