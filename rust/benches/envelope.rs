@@ -241,9 +241,12 @@ fn main() {
 
         let name = format!("{label} json::parse");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(json::parse(black_box(text.as_bytes()), limits).unwrap());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(json::parse(black_box(text.as_bytes()), limits).unwrap());
+                }),
+            );
         }
 
         // The envelope's signed fields, read through the codec's parser, then the data.
@@ -254,62 +257,86 @@ fn main() {
         fields.push(("data".into(), data.clone()));
         let name = format!("{label} sign_text");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(sign_text(black_box(&fields), SECRET, KeyOrder::Ordinal));
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(sign_text(black_box(&fields), SECRET, KeyOrder::Ordinal));
+                }),
+            );
         }
 
         let name = format!("{label} parse, no builder");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(json::parse_with(black_box(text.as_bytes()), limits, &mut Discard).is_ok());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(json::parse_with(black_box(text.as_bytes()), limits, &mut Discard).is_ok());
+                }),
+            );
         }
 
         let name = format!("{label} canonical_json_of_text");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(canonical_json_of_text(black_box(text.as_bytes()), limits, Style::PROTOCOL).unwrap());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(canonical_json_of_text(black_box(text.as_bytes()), limits, Style::PROTOCOL).unwrap());
+                }),
+            );
         }
 
         let name = format!("{label} json::to_compact");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(json::to_compact(black_box(&data)));
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(json::to_compact(black_box(&data)));
+                }),
+            );
         }
 
         let name = format!("{label} Value::clone");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(black_box(&data).clone());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(black_box(&data).clone());
+                }),
+            );
         }
 
         let name = format!("{label} pack_json (+clone)");
         if want(&name) {
-            report(&name, rate(secs, || {
-                black_box(inst.pack_json(data.clone(), opts.clone()).unwrap());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(inst.pack_json(data.clone(), opts.clone()).unwrap());
+                }),
+            );
         }
 
         let body = inst.pack_json(data.clone(), opts.clone()).expect("pack");
         let name = format!("{label} envelope parse+decrypt");
         if want(&name) {
-            report(&name, rate(secs, || {
-                let m = center.parse(black_box(body.as_bytes())).unwrap();
-                black_box(center.open_text(m, true).unwrap().decrypt(&center).unwrap());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    let m = center.parse(black_box(body.as_bytes())).unwrap();
+                    black_box(center.open_text(m, true).unwrap().decrypt(&center).unwrap());
+                }),
+            );
         }
 
         let name = format!("{label} unpack_json");
         if want(&name) {
             let msg = center.unpack_json(body.as_bytes(), true).expect("unpack");
             assert!(msg.data == data, "round trip changed the data");
-            report(&name, rate(secs, || {
-                black_box(center.unpack_json(black_box(body.as_bytes()), true).unwrap());
-            }));
+            report(
+                &name,
+                rate(secs, || {
+                    black_box(center.unpack_json(black_box(body.as_bytes()), true).unwrap());
+                }),
+            );
         }
 
         // Batches of 1,000 on one thread and on every core (per-envelope figures).
@@ -319,15 +346,27 @@ fn main() {
             let cores = threads.map_or("all cores".to_string(), |t| format!("{t} thread"));
             let name = format!("{label} pack x1000, {cores}");
             if want(&name) {
-                report(&name, 1000.0 * rate(secs, || {
-                    black_box(parallel_map(&items, threads, |d| inst.pack_json(d.clone(), opts.clone()).unwrap()));
-                }));
+                report(
+                    &name,
+                    1000.0
+                        * rate(secs, || {
+                            black_box(parallel_map(&items, threads, |d| {
+                                inst.pack_json(d.clone(), opts.clone()).unwrap()
+                            }));
+                        }),
+                );
             }
             let name = format!("{label} unpack x1000, {cores}");
             if want(&name) {
-                report(&name, 1000.0 * rate(secs, || {
-                    black_box(parallel_map(&bodies, threads, |b| center.unpack_json(b.as_bytes(), true).unwrap()));
-                }));
+                report(
+                    &name,
+                    1000.0
+                        * rate(secs, || {
+                            black_box(parallel_map(&bodies, threads, |b| {
+                                center.unpack_json(b.as_bytes(), true).unwrap()
+                            }));
+                        }),
+                );
             }
         }
     }

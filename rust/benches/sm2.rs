@@ -21,8 +21,8 @@ fn rate(secs: f64, mut f: impl FnMut(usize)) -> f64 {
 
 fn main() {
     let secs: f64 = std::env::var("SM2_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
-    let sk = PrivateKey::from_string("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8")
-        .expect("test key");
+    let sk =
+        PrivateKey::from_string("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8").expect("test key");
     let pk = sk.public_key().clone();
     // Pseudo-random nonces and digests (xorshift), prepared outside the timed loops.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

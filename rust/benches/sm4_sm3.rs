@@ -112,9 +112,7 @@ fn main() {
     }
     let data = vec![0x61u8; MSG];
     let mut sm3_rates = Vec::new();
-    for backend in
-        msm3::available_backends().into_iter().filter(|b| want(&format!("sm3 {}", b.name())))
-    {
+    for backend in msm3::available_backends().into_iter().filter(|b| want(&format!("sm3 {}", b.name()))) {
         let r = rate(secs, || {
             let mut h = Sm3::with_backend(backend).unwrap();
             h.update(black_box(&data));

@@ -71,8 +71,10 @@ where
     let parts = split(items, threads);
     let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> =
-            parts.into_iter().map(|part| s.spawn(move || serial(|| part.into_iter().map(f).collect::<Vec<R>>()))).collect();
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || serial(|| part.into_iter().map(f).collect::<Vec<R>>())))
+            .collect();
         let mut out = Vec::new();
         for h in handles {
             match h.join() {
@@ -188,7 +190,10 @@ mod tests {
     fn owned_variant_keeps_order_for_every_size() {
         for n in [0usize, 1, 9, 17, 100, 1001] {
             let v: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-            assert_eq!(parallel_map_owned(v.clone(), Some(3), |x| x + "!"), v.iter().map(|x| format!("{x}!")).collect::<Vec<_>>());
+            assert_eq!(
+                parallel_map_owned(v.clone(), Some(3), |x| x + "!"),
+                v.iter().map(|x| format!("{x}!")).collect::<Vec<_>>()
+            );
         }
     }
 

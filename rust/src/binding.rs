@@ -207,8 +207,13 @@ fn on_one_core<H: Host, T>(
             Ok((opened, text))
         })
         .map_err(|e| host.error(e))?;
-    let contents =
-        Contents { data: Data::Value(opened.data()), fields: opened.fields(), limits: codec.limits(), opened: None, gate: None };
+    let contents = Contents {
+        data: Data::Value(opened.data()),
+        fields: opened.fields(),
+        limits: codec.limits(),
+        opened: None,
+        gate: None,
+    };
     let built = build(contents)?;
     Ok(Unpacked { built, status: opened.into_status(), sign_text })
 }
@@ -446,7 +451,8 @@ mod tests {
 
     fn pair() -> (EnvelopeCodec, EnvelopeCodec) {
         let (inst, center) = (PrivateKey::generate().unwrap(), PrivateKey::generate().unwrap());
-        let ours = Credentials::new(APP_ID, SECRET, Some(inst.clone()), Some(center.public_key().clone()), KeyOrder::Ordinal);
+        let ours =
+            Credentials::new(APP_ID, SECRET, Some(inst.clone()), Some(center.public_key().clone()), KeyOrder::Ordinal);
         let theirs = Credentials::new(APP_ID, SECRET, Some(center), Some(inst.public_key().clone()), KeyOrder::Ordinal);
         (EnvelopeCodec::new(Arc::new(ours.unwrap())), EnvelopeCodec::new(Arc::new(theirs.unwrap())))
     }
@@ -474,7 +480,9 @@ mod tests {
             let body = theirs.pack_json(data.clone(), opts).unwrap();
             let msg = unpack(&Plain, &ours, Envelope::Body(body.as_bytes()), true, built).unwrap();
             assert_eq!((msg.built.0.as_str(), msg.built.1), (to_compact(&data).as_str(), route));
-            assert!(msg.built.2.contains(&"code".to_string()) && !msg.built.2.iter().any(|k| k == "data" || k == "encData"));
+            assert!(
+                msg.built.2.contains(&"code".to_string()) && !msg.built.2.iter().any(|k| k == "data" || k == "encData")
+            );
             assert_eq!(msg.status.code, Some(crate::status::Code::Int(0)));
             let text = msg.sign_text.unwrap();
             assert!(text.ends_with(&format!("&key={SECRET_MASK}")) && !text.contains(SECRET));
@@ -548,13 +556,23 @@ mod tests {
     #[test]
     fn batches_keep_the_order_and_each_items_own_result() {
         let (ours, theirs) = pair();
-        let items: Vec<Value> = (0..600).map(|i| Value::Object(vec![("i".into(), Value::Number(i.to_string().into()))])).collect();
+        let items: Vec<Value> =
+            (0..600).map(|i| Value::Object(vec![("i".into(), Value::Number(i.to_string().into()))])).collect();
         let mut bodies = Vec::new();
         let inputs = items.iter().cloned().chain([Value::Null]).map(Ok);
-        pack_many(&Plain, &theirs, inputs, PackOptions::default(), None, |v| Ok(Ok(v)), |r| {
-            bodies.extend(r);
-            Ok(())
-        }).unwrap();
+        pack_many(
+            &Plain,
+            &theirs,
+            inputs,
+            PackOptions::default(),
+            None,
+            |v| Ok(Ok(v)),
+            |r| {
+                bodies.extend(r);
+                Ok(())
+            },
+        )
+        .unwrap();
         assert_eq!(bodies.len(), 601);
         assert!(bodies[600].is_err());
         let mut messages = Vec::new();
@@ -563,7 +581,8 @@ mod tests {
         unpack_many(&Plain, &ours, envelopes, true, Some(2), input, |r| {
             messages.extend(r);
             Ok(())
-        }).unwrap();
+        })
+        .unwrap();
         let got: Vec<Value> = messages[..600].iter().map(|m| m.as_ref().unwrap().data.clone()).collect();
         assert_eq!(got, items);
         assert!(messages[600].is_err());

@@ -14,9 +14,10 @@ use crate::sm4::Sm4Key;
 /// assert_eq!(&k, b"863B5F40C70B71EA");
 /// ```
 pub fn derive_sm4_key(app_id: &str, app_secret: &str) -> Result<[u8; 16]> {
-    let k0 = app_id.as_bytes().get(..16).filter(|b| b.is_ascii()).ok_or_else(|| {
-        Error::key("appId must start with 16 ASCII characters (they key the data-key derivation)")
-    })?;
+    let k0 =
+        app_id.as_bytes().get(..16).filter(|b| b.is_ascii()).ok_or_else(|| {
+            Error::key("appId must start with 16 ASCII characters (they key the data-key derivation)")
+        })?;
     let c = Sm4Key::from_slice(k0)?.encrypt_ecb_pkcs7(app_secret.as_bytes());
     // The hex of c is at least 32 characters (one block); its first 16 are the key.
     let hex = encode_upper(&c[..8]);

@@ -3,8 +3,8 @@
 //! (docs/protocol.md, "Variants") to name the one the signer made.
 
 use crate::data_key::derive_sm4_key;
-use crate::error::{Error, Result};
 use crate::envelope::{data_source, decode_signature_b64, decrypt_data_with, parse_data_text, DataSource};
+use crate::error::{Error, Result};
 use crate::json::{Limits, Text, Value};
 use crate::sign_text::{
     sign_text_with_style, Empties, Escapes, KeyOrder, NumberStyle, Separators, Stringify, Style, SECRET_MASK,
@@ -78,7 +78,9 @@ impl Diagnosis {
             }
         } else {
             out.push_str("result: the signature does NOT verify, and no known variant explains it:\n");
-            out.push_str("  check the key pair (is this the signer's public key?), the appSecret and the message bytes.\n");
+            out.push_str(
+                "  check the key pair (is this the signer's public key?), the appSecret and the message bytes.\n",
+            );
         }
         for f in &self.findings {
             out.push_str(&format!("- {f}\n"));
@@ -95,9 +97,17 @@ fn accepted_styles() -> Vec<(Style, Option<&'static str>)> {
     let ci = Style::with_order(KeyOrder::CaseInsensitive);
     vec![
         (p, None),
-        (ci, Some("signed with case-insensitive nested key order (accepted by medpay; the center's SDK sorts ordinally)")),
+        (
+            ci,
+            Some(
+                "signed with case-insensitive nested key order (accepted by medpay; the center's SDK sorts ordinally)",
+            ),
+        ),
         (two, Some("strings escaped as fastjson2 does, not fastjson 1.x (accepted by medpay)")),
-        (Style { key_order: KeyOrder::CaseInsensitive, ..two }, Some("case-insensitive nested key order and fastjson2 escaping (accepted by medpay)")),
+        (
+            Style { key_order: KeyOrder::CaseInsensitive, ..two },
+            Some("case-insensitive nested key order and fastjson2 escaping (accepted by medpay)"),
+        ),
     ]
 }
 
@@ -105,16 +115,40 @@ fn accepted_styles() -> Vec<(Style, Option<&'static str>)> {
 fn variant_styles() -> Vec<(&'static str, Style)> {
     let p = Style::PROTOCOL;
     vec![
-        ("only the top-level scalars of data stringified (nested numbers left as numbers)", Style { stringify: Stringify::TopLevelOnly, ..p }),
+        (
+            "only the top-level scalars of data stringified (nested numbers left as numbers)",
+            Style { stringify: Stringify::TopLevelOnly, ..p },
+        ),
         ("numbers and booleans kept as JSON values, not strings", Style { stringify: Stringify::None, ..p }),
-        ("numbers reformatted through floats, JavaScript style (100.00 -> 100)", Style { numbers: NumberStyle::FloatJs, ..p }),
-        ("numbers reformatted through floats, Java style (100.00 -> 100.0)", Style { numbers: NumberStyle::FloatJava, ..p }),
-        ("numbers written as their JSON literal, not as Java's BigDecimal prints them (1e2 -> 1E+2, -0.00 -> 0.00)", Style { numbers: NumberStyle::Literal, ..p }),
+        (
+            "numbers reformatted through floats, JavaScript style (100.00 -> 100)",
+            Style { numbers: NumberStyle::FloatJs, ..p },
+        ),
+        (
+            "numbers reformatted through floats, Java style (100.00 -> 100.0)",
+            Style { numbers: NumberStyle::FloatJava, ..p },
+        ),
+        (
+            "numbers written as their JSON literal, not as Java's BigDecimal prints them (1e2 -> 1E+2, -0.00 -> 0.00)",
+            Style { numbers: NumberStyle::Literal, ..p },
+        ),
         ("empty strings kept", Style { empties: Empties::KeepStrings, ..p }),
-        ("empty objects dropped, as medpay before 0.2 did (the SDK keeps {})", Style { empties: Empties::DropEmptied, numbers: NumberStyle::Literal, escapes: Escapes::Fastjson2, ..p }),
-        ("empty arrays kept (the SDK drops them, or writes null inside an array)", Style { empties: Empties::KeepArrays, ..p }),
-        ("numbers as JSON values and empty strings kept", Style { stringify: Stringify::None, empties: Empties::KeepStrings, ..p }),
-        ("Python json.dumps default separators (\", \" and \": \") in the data's JSON", Style { separators: Separators::PythonDefault, ..p }),
+        (
+            "empty objects dropped, as medpay before 0.2 did (the SDK keeps {})",
+            Style { empties: Empties::DropEmptied, numbers: NumberStyle::Literal, escapes: Escapes::Fastjson2, ..p },
+        ),
+        (
+            "empty arrays kept (the SDK drops them, or writes null inside an array)",
+            Style { empties: Empties::KeepArrays, ..p },
+        ),
+        (
+            "numbers as JSON values and empty strings kept",
+            Style { stringify: Stringify::None, empties: Empties::KeepStrings, ..p },
+        ),
+        (
+            "Python json.dumps default separators (\", \" and \": \") in the data's JSON",
+            Style { separators: Separators::PythonDefault, ..p },
+        ),
     ]
 }
 
@@ -142,7 +176,11 @@ pub fn diagnose(envelope: &[(Text, Value)], app_secret: &str, public_key: &Publi
 /// key: the credentials' [`crate::envelope::Credentials::peer_public_keys`]). Every text
 /// is checked with each key in turn; a finding names the key that verified when it is not
 /// the first. No key at all is an [`Error::KeyFormat`].
-pub fn diagnose_with_keys(envelope: &[(Text, Value)], app_secret: &str, public_keys: &[PublicKey]) -> Result<Diagnosis> {
+pub fn diagnose_with_keys(
+    envelope: &[(Text, Value)],
+    app_secret: &str,
+    public_keys: &[PublicKey],
+) -> Result<Diagnosis> {
     if public_keys.is_empty() {
         return Err(Error::key("no public key to check the signature with: give at least one"));
     }
@@ -315,14 +353,14 @@ fn signature_candidates(b64: &str, findings: &mut Vec<String>) -> Option<Vec<Sig
         return Signature::from_raw(&bytes).map(|s| vec![s]).map_err(|e| findings.push(e.to_string())).ok();
     }
     if let Ok(s) = Signature::from_der(&bytes) {
-        findings.push("signData is DER-encoded; the protocol sends raw r||s (64 bytes). medpay accepts DER, the center may not".into());
+        findings.push(
+            "signData is DER-encoded; the protocol sends raw r||s (64 bytes). medpay accepts DER, the center may not"
+                .into(),
+        );
         return Some(vec![s]);
     }
     if (62..64).contains(&bytes.len()) {
-        findings.push(format!(
-            "signData is {} bytes: r or s was not zero-padded to 32 bytes",
-            bytes.len()
-        ));
+        findings.push(format!("signData is {} bytes: r or s was not zero-padded to 32 bytes", bytes.len()));
         let mut out = Vec::new();
         for rl in bytes.len() - 32..=32 {
             let (r, s) = bytes.split_at(rl);
@@ -355,7 +393,11 @@ mod tests {
 
     fn envelope_signed_with(style: Style, uid: &[u8], der: bool) -> (Vec<(Text, Value)>, PublicKey) {
         let sk = PrivateKey::generate().unwrap();
-        let data = parse(br#"{"amt":100.00,"n":{"x":1},"e":"","list":[{"q":2}],"o":{"z":null},"l":[],"x":1e2}"#, Limits::default()).unwrap();
+        let data = parse(
+            br#"{"amt":100.00,"n":{"x":1},"e":"","list":[{"q":2}],"o":{"z":null},"l":[],"x":1e2}"#,
+            Limits::default(),
+        )
+        .unwrap();
         let mut fields = vec![
             ("appId".into(), Value::String(APP_ID.into())),
             ("timestamp".into(), Value::String("1".into())),
@@ -386,7 +428,16 @@ mod tests {
             (Style { numbers: NumberStyle::FloatJs, ..p }, DEFAULT_UID, "JavaScript style"),
             (Style { empties: Empties::KeepStrings, ..p }, DEFAULT_UID, "empty strings kept"),
             (Style { empties: Empties::KeepArrays, ..p }, DEFAULT_UID, "empty arrays kept"),
-            (Style { empties: Empties::DropEmptied, numbers: NumberStyle::Literal, escapes: Escapes::Fastjson2, ..p }, DEFAULT_UID, "empty objects dropped"),
+            (
+                Style {
+                    empties: Empties::DropEmptied,
+                    numbers: NumberStyle::Literal,
+                    escapes: Escapes::Fastjson2,
+                    ..p
+                },
+                DEFAULT_UID,
+                "empty objects dropped",
+            ),
             (Style { numbers: NumberStyle::Literal, ..p }, DEFAULT_UID, "JSON literal"),
             (Style { separators: Separators::PythonDefault, ..p }, DEFAULT_UID, "json.dumps"),
             (p, SECRET.as_bytes(), "appSecret used as the SM2 uid"),
@@ -415,8 +466,9 @@ mod tests {
     fn wrong_data_key_is_named() {
         let sk = PrivateKey::generate().unwrap();
         let creds = Credentials::new(APP_ID, SECRET, Some(sk.clone()), None, KeyOrder::Ordinal).unwrap();
-        let (mut env, _) = EnvelopeCodec::new(Arc::new(creds)).pack(
-            parse(br#"{"a":"1"}"#, Limits::default()).unwrap(), PackOptions::default()).unwrap();
+        let (mut env, _) = EnvelopeCodec::new(Arc::new(creds))
+            .pack(parse(br#"{"a":"1"}"#, Limits::default()).unwrap(), PackOptions::default())
+            .unwrap();
         let wrong = Sm4Key::from_slice(&SECRET.as_bytes()[..16]).unwrap();
         for (k, v) in env.iter_mut() {
             if k == "encData" {
@@ -472,7 +524,8 @@ mod tests {
             ("appId".into(), Value::String(APP_ID.into())),
             ("data".into(), Value::String(r#"{"b":1.50,"a":{}}"#.into())),
         ];
-        let parsed = vec![fields[0].clone(), ("data".into(), parse(br#"{"b":1.50,"a":{}}"#, Limits::default()).unwrap())];
+        let parsed =
+            vec![fields[0].clone(), ("data".into(), parse(br#"{"b":1.50,"a":{}}"#, Limits::default()).unwrap())];
         let text = sign_text_with_style(&parsed, SECRET, Style::PROTOCOL);
         assert!(text.contains(r#"data={"a":{},"b":"1.50"}"#), "{text}");
         let pk = signed_over(&text, &mut fields);
@@ -484,7 +537,9 @@ mod tests {
     #[test]
     fn undecryptable_data_says_first_that_the_secret_is_probably_wrong() {
         let sk = PrivateKey::generate().unwrap();
-        let creds = Credentials::new(APP_ID, "ANOTHER-SECRET-0123456789ABCDEF", Some(sk.clone()), None, KeyOrder::Ordinal).unwrap();
+        let creds =
+            Credentials::new(APP_ID, "ANOTHER-SECRET-0123456789ABCDEF", Some(sk.clone()), None, KeyOrder::Ordinal)
+                .unwrap();
         let (env, _) = EnvelopeCodec::new(Arc::new(creds))
             .pack(parse(br#"{"a":"1"}"#, Limits::default()).unwrap(), PackOptions::default())
             .unwrap();
@@ -520,7 +575,8 @@ mod tests {
         let d = diagnose_with_keys(&env, SECRET, &[old.clone(), new.clone()]).unwrap();
         assert!(d.verifies && !d.findings.iter().any(|f| f.contains("public key")), "{}", d.report());
         // A variant is found with any key too.
-        let (env, old) = envelope_signed_with(Style { numbers: NumberStyle::FloatJava, ..Style::PROTOCOL }, DEFAULT_UID, false);
+        let (env, old) =
+            envelope_signed_with(Style { numbers: NumberStyle::FloatJava, ..Style::PROTOCOL }, DEFAULT_UID, false);
         let d = diagnose_with_keys(&env, SECRET, &[new.clone(), old]).unwrap();
         assert!(!d.verifies && d.variant.as_deref().unwrap_or("").contains("Java style"), "{}", d.report());
         assert!(d.findings.iter().any(|f| f.contains("public key 2 of the 2")), "{}", d.report());

@@ -4,7 +4,9 @@
 use crate::data_key::derive_sm4_key;
 use crate::error::{Error, Result};
 use crate::json::{self, JsonError, Limits, Members, Text, Value};
-use crate::sign_text::{mask_secret, sign_text_of_json_data, sign_text_with_style, signable_sign_text, KeyOrder, Style};
+use crate::sign_text::{
+    mask_secret, sign_text_of_json_data, sign_text_with_style, signable_sign_text, KeyOrder, Style,
+};
 use crate::sm2::{message_digest, Backend, Nonce, PreparedVerification, PrivateKey, PublicKey, Signature, DEFAULT_UID};
 use crate::sm4::Sm4Key;
 use crate::status::Status;
@@ -470,10 +472,7 @@ pub struct EnvelopeCodec {
 }
 
 fn epoch_millis() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     now.to_string()
 }
 
@@ -612,7 +611,8 @@ impl EnvelopeCodec {
             }
         };
         // Present and not empty: an empty string is no value (the sign text drops it too).
-        let present = |name: &'static str| -> Result<Option<&str>> { Ok(string_field(name)?.filter(|s| !s.is_empty())) };
+        let present =
+            |name: &'static str| -> Result<Option<&str>> { Ok(string_field(name)?.filter(|s| !s.is_empty())) };
         let missing = |name: &'static str| Error::envelope_field(name, format!("the envelope has no {name}"));
 
         let sign_data = present("signData")?;
@@ -647,14 +647,18 @@ impl EnvelopeCodec {
         }
         match present("signType")? {
             Some(t) if t.eq_ignore_ascii_case("SM2") => {}
-            Some(t) => return Err(Error::envelope_field("signType", format!("signType {t:?} is not supported; only SM2"))),
+            Some(t) => {
+                return Err(Error::envelope_field("signType", format!("signType {t:?} is not supported; only SM2")))
+            }
             None if signed => return Err(missing("signType")),
             None => {}
         }
         let enc = present("encData")?;
         match present("encType")? {
             Some(t) if t.eq_ignore_ascii_case("SM4") => {}
-            Some(t) => return Err(Error::envelope_field("encType", format!("encType {t:?} is not supported; only SM4"))),
+            Some(t) => {
+                return Err(Error::envelope_field("encType", format!("encType {t:?} is not supported; only SM4")))
+            }
             None if signed && enc.is_some() => return Err(missing("encType")),
             None => {}
         }
@@ -925,11 +929,10 @@ pub fn plaintext_fields(envelope: &[(Text, Value)], app_secret: &str, limits: Li
         DataSource::Text(s) => parse_data_text(s, limits)?,
         DataSource::Value(v) => v.clone(),
         DataSource::Encrypted(e) => {
-            let app_id = envelope
-                .iter()
-                .find(|(k, _)| k == "appId")
-                .and_then(|(_, v)| v.as_str())
-                .ok_or_else(|| Error::envelope_field("appId", "encData without appId: cannot derive the data key"))?;
+            let app_id =
+                envelope.iter().find(|(k, _)| k == "appId").and_then(|(_, v)| v.as_str()).ok_or_else(|| {
+                    Error::envelope_field("appId", "encData without appId: cannot derive the data key")
+                })?;
             let key = Zeroizing::new(derive_sm4_key(app_id, app_secret)?);
             decrypt_data_with(&Sm4Key::new(&key), e, limits)?
         }
@@ -961,8 +964,11 @@ mod tests {
     fn pair() -> (EnvelopeCodec, EnvelopeCodec) {
         let inst = PrivateKey::generate().unwrap();
         let center = PrivateKey::generate().unwrap();
-        let c_inst = Credentials::new(APP_ID, SECRET, Some(inst.clone()), Some(center.public_key().clone()), KeyOrder::Ordinal).unwrap();
-        let c_center = Credentials::new(APP_ID, SECRET, Some(center), Some(inst.public_key().clone()), KeyOrder::Ordinal).unwrap();
+        let c_inst =
+            Credentials::new(APP_ID, SECRET, Some(inst.clone()), Some(center.public_key().clone()), KeyOrder::Ordinal)
+                .unwrap();
+        let c_center =
+            Credentials::new(APP_ID, SECRET, Some(center), Some(inst.public_key().clone()), KeyOrder::Ordinal).unwrap();
         (EnvelopeCodec::new(Arc::new(c_inst)), EnvelopeCodec::new(Arc::new(c_center)))
     }
 
@@ -1020,7 +1026,8 @@ mod tests {
     #[test]
     fn large_messages_round_trip_with_and_without_the_helper() {
         let (inst, center) = pair();
-        let lines: Vec<String> = (0..300).map(|i| format!(r#"{{"sn":"FD{i:06}","amt":12.50,"dept":"内科"}}"#)).collect();
+        let lines: Vec<String> =
+            (0..300).map(|i| format!(r#"{{"sn":"FD{i:06}","amt":12.50,"dept":"内科"}}"#)).collect();
         let data = obj(&format!(r#"{{"feedetailList":[{}]}}"#, lines.join(",")));
         assert!(json::to_compact_len_at_least(&data, OVERLAP_BYTES));
         let opts = || PackOptions { timestamp: Some("1".into()), ..Default::default() };
@@ -1051,7 +1058,8 @@ mod tests {
         let inst = PrivateKey::generate().unwrap();
         let center = PrivateKey::generate().unwrap();
         let signer = Credentials::new(APP_ID, SECRET, Some(center.clone()), None, KeyOrder::CaseInsensitive).unwrap();
-        let reader = Credentials::new(APP_ID, SECRET, Some(inst), Some(center.public_key().clone()), KeyOrder::Ordinal).unwrap();
+        let reader =
+            Credentials::new(APP_ID, SECRET, Some(inst), Some(center.public_key().clone()), KeyOrder::Ordinal).unwrap();
         let data = obj(r#"{"feedetailList":[{"x":"1"}],"feeType":"01"}"#);
         let (env, text) = EnvelopeCodec::new(Arc::new(signer)).pack(data, PackOptions::default()).unwrap();
         let msg = EnvelopeCodec::new(Arc::new(reader)).unpack(env, true).unwrap();
@@ -1117,7 +1125,11 @@ mod tests {
             assert!(e.message().contains(words), "{field} {value:?}: {e}");
         }
         // With data in plaintext instead, a signed envelope needs no encData nor encType.
-        let env = altered(&center, PackOptions::default(), &[("encData", None), ("encType", None), ("data", Some(obj("{}")))]);
+        let env = altered(
+            &center,
+            PackOptions::default(),
+            &[("encData", None), ("encType", None), ("data", Some(obj("{}")))],
+        );
         assert!(matches!(inst.unpack(env, true), Err(Error::Signature(_))));
         // Both forms of data at once.
         let env = altered(&center, PackOptions::default(), &[("data", Some(obj(r#"{"a":"1"}"#)))]);
@@ -1127,7 +1139,11 @@ mod tests {
     #[test]
     fn a_signed_refusal_may_come_without_data() {
         let (inst, center) = pair();
-        for (code, ok) in [(Value::Number("1004".into()), true), (Value::String("E01".into()), true), (Value::String(" 0 ".into()), false)] {
+        for (code, ok) in [
+            (Value::Number("1004".into()), true),
+            (Value::String("E01".into()), true),
+            (Value::String(" 0 ".into()), false),
+        ] {
             let opts = PackOptions { fields: vec![("code".into(), code.clone())], ..Default::default() };
             let (env, text) = center.pack(obj("{}"), opts).unwrap();
             let env: Members = env.into_iter().filter(|(k, _)| k != "encData" && k != "encType").collect();
@@ -1176,7 +1192,10 @@ mod tests {
         let garbage = crate::hex::encode_upper(&[0x5Au8; 32]);
         let sender = inst_pack_source();
         for enc in [plain(br#"{"a":"1"}"#), garbage] {
-            let refusal = vec![("code".into(), Value::Number("1004".into())), ("message".into(), Value::String("签名错误".into()))];
+            let refusal = vec![
+                ("code".into(), Value::Number("1004".into())),
+                ("message".into(), Value::String("签名错误".into())),
+            ];
             let opts = PackOptions { fields: refusal, ..Default::default() };
             let mut env = altered(&sender, opts, &[("encData", Some(Value::String(enc.into())))]);
             let e = inst.unpack(env.clone(), true).unwrap_err();
@@ -1200,7 +1219,8 @@ mod tests {
 
     #[test]
     fn credentials_take_the_app_id_and_secret_without_surrounding_white_space() {
-        let pasted = Credentials::new(&format!(" {APP_ID}\t"), &format!("{SECRET}\r\n"), None, None, KeyOrder::Ordinal).unwrap();
+        let pasted =
+            Credentials::new(&format!(" {APP_ID}\t"), &format!("{SECRET}\r\n"), None, None, KeyOrder::Ordinal).unwrap();
         let clean = Credentials::new(APP_ID, SECRET, None, None, KeyOrder::Ordinal).unwrap();
         assert_eq!((pasted.app_id(), pasted.app_secret()), (APP_ID, SECRET));
         assert_eq!(pasted.encrypt_data(&obj(r#"{"a":"1"}"#)), clean.encrypt_data(&obj(r#"{"a":"1"}"#)));
@@ -1214,7 +1234,15 @@ mod tests {
         for bad in ["ABC", "ZZ", "00", "0011223344556677"] {
             let t: Vec<_> = env
                 .iter()
-                .map(|(k, v)| if k == "encData" { (k.clone(), Value::String(bad.into())) } else { (k.clone(), v.clone()) })
+                .map(
+                    |(k, v)| {
+                        if k == "encData" {
+                            (k.clone(), Value::String(bad.into()))
+                        } else {
+                            (k.clone(), v.clone())
+                        }
+                    },
+                )
                 .collect();
             let e = inst.unpack(t, true).unwrap_err();
             assert!(matches!(e, Error::Decrypt(_)), "{bad}");

@@ -106,9 +106,8 @@ unsafe fn encode_ssse3(bytes: &[u8], out: &mut [u8]) -> usize {
 unsafe fn encode_avx2(bytes: &[u8], out: &mut [u8]) -> usize {
     use core::arch::x86_64::*;
     // SAFETY: 16 readable bytes.
-    let digits = _mm256_broadcastsi128_si256(unsafe {
-        _mm_loadu_si128(b"0123456789ABCDEF".as_ptr() as *const __m128i)
-    });
+    let digits =
+        _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(b"0123456789ABCDEF".as_ptr() as *const __m128i) });
     let m0f = _mm256_set1_epi8(0x0f);
     let mut done = 0;
     for (c, o) in bytes.chunks_exact(32).zip(out.chunks_exact_mut(64)) {
@@ -120,14 +119,8 @@ unsafe fn encode_avx2(bytes: &[u8], out: &mut [u8]) -> usize {
             // Interleaving works per 128-bit lane: a = bytes 0-7 | 16-23, b = 8-15 | 24-31.
             let a = _mm256_unpacklo_epi8(hi, lo);
             let b = _mm256_unpackhi_epi8(hi, lo);
-            _mm256_storeu_si256(
-                o.as_mut_ptr() as *mut __m256i,
-                _mm256_permute2x128_si256::<0x20>(a, b),
-            );
-            _mm256_storeu_si256(
-                o.as_mut_ptr().add(32) as *mut __m256i,
-                _mm256_permute2x128_si256::<0x31>(a, b),
-            );
+            _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, _mm256_permute2x128_si256::<0x20>(a, b));
+            _mm256_storeu_si256(o.as_mut_ptr().add(32) as *mut __m256i, _mm256_permute2x128_si256::<0x31>(a, b));
         }
         done += 32;
     }
@@ -143,9 +136,7 @@ unsafe fn encode_avx2(bytes: &[u8], out: &mut [u8]) -> usize {
 unsafe fn encode_avx512(bytes: &[u8], out: &mut [u8]) -> usize {
     use core::arch::x86_64::*;
     // SAFETY: 16 readable bytes.
-    let digits = _mm512_broadcast_i32x4(unsafe {
-        _mm_loadu_si128(b"0123456789ABCDEF".as_ptr() as *const __m128i)
-    });
+    let digits = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(b"0123456789ABCDEF".as_ptr() as *const __m128i) });
     let m0f = _mm512_set1_epi8(0x0f);
     // unpacklo/hi interleave per 128-bit lane: lane i of `a` holds input bytes 16i..16i+8,
     // of `b` 16i+8..16i+16. Output qword pairs in order: a0 b0 a1 b1 | a2 b2 a3 b3.
@@ -161,10 +152,7 @@ unsafe fn encode_avx512(bytes: &[u8], out: &mut [u8]) -> usize {
             let a = _mm512_unpacklo_epi8(hi, lo);
             let b = _mm512_unpackhi_epi8(hi, lo);
             _mm512_storeu_si512(o.as_mut_ptr() as *mut _, _mm512_permutex2var_epi64(a, first, b));
-            _mm512_storeu_si512(
-                o.as_mut_ptr().add(64) as *mut _,
-                _mm512_permutex2var_epi64(a, second, b),
-            );
+            _mm512_storeu_si512(o.as_mut_ptr().add(64) as *mut _, _mm512_permutex2var_epi64(a, second, b));
         }
         done += 64;
     }
@@ -178,8 +166,7 @@ fn nibble(c: u8) -> (u8, bool) {
     let l = (c | 0x20).wrapping_sub(b'a');
     let is_d = d < 10;
     let is_l = l < 6;
-    let v =
-        (d & 0u8.wrapping_sub(is_d as u8)) | (l.wrapping_add(10) & 0u8.wrapping_sub(is_l as u8));
+    let v = (d & 0u8.wrapping_sub(is_d as u8)) | (l.wrapping_add(10) & 0u8.wrapping_sub(is_l as u8));
     (v, is_d | is_l)
 }
 
@@ -231,8 +218,7 @@ fn decode_swar(text: &[u8], out: &mut [u8]) -> bool {
     let mut chunks = text.chunks_exact(8);
     let mut outs = out.chunks_exact_mut(4);
     for (c, o) in (&mut chunks).zip(&mut outs) {
-        let (v, good) =
-            unhex8(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        let (v, good) = unhex8(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
         o.copy_from_slice(&v.to_le_bytes());
         ok &= good;
     }
@@ -295,10 +281,7 @@ unsafe fn decode_avx2(text: &[u8], out: &mut [u8]) -> (usize, bool) {
             let digit = _mm256_and_si256(_mm256_cmpgt_epi8(x, d_lo), _mm256_cmpgt_epi8(d_hi, x));
             let l = _mm256_or_si256(x, x20);
             let alpha = _mm256_and_si256(_mm256_cmpgt_epi8(l, a_lo), _mm256_cmpgt_epi8(a_hi, l));
-            bad = _mm256_or_si256(
-                bad,
-                _mm256_andnot_si256(_mm256_or_si256(digit, alpha), _mm256_set1_epi8(-1)),
-            );
+            bad = _mm256_or_si256(bad, _mm256_andnot_si256(_mm256_or_si256(digit, alpha), _mm256_set1_epi8(-1)));
             let v = _mm256_add_epi8(_mm256_and_si256(x, m0f), _mm256_and_si256(alpha, nine));
             let pairs = _mm256_maddubs_epi16(v, weights);
             // packus works per 128-bit lane: lane 0 gives bytes 0-7, lane 1 bytes 8-15.

@@ -814,7 +814,8 @@ pub fn to_compact_len_at_least(v: &Value, n: usize) -> bool {
             Value::String(t) => take(left, t.len() + 2),
             Value::Array(items) => take(left, 1 + items.len().max(1)) || items.iter().any(|x| walk(x, left)),
             Value::Object(members) => {
-                take(left, 1 + members.len().max(1)) || members.iter().any(|(k, x)| take(left, k.len() + 3) || walk(x, left))
+                take(left, 1 + members.len().max(1))
+                    || members.iter().any(|(k, x)| take(left, k.len() + 3) || walk(x, left))
             }
         }
     }
@@ -871,8 +872,16 @@ mod tests {
 
     #[test]
     fn escaping_is_the_same_on_the_word_fast_path_and_byte_by_byte() {
-        let samples = ["plain ascii text, longer than eight", "0123456789ABCDEF0123", "a\"b", "\\tail",
-            "\u{1}\u{1f}\u{7f}", "张三张三张三 \"quoted\" text\n", "12345678\"", "1234567\n"];
+        let samples = [
+            "plain ascii text, longer than eight",
+            "0123456789ABCDEF0123",
+            "a\"b",
+            "\\tail",
+            "\u{1}\u{1f}\u{7f}",
+            "张三张三张三 \"quoted\" text\n",
+            "12345678\"",
+            "1234567\n",
+        ];
         for s in samples {
             let mut fast = String::new();
             write_string(&mut fast, s);
@@ -913,10 +922,7 @@ mod tests {
                         }
                     })
                     .collect();
-                let expected = bytes
-                    .iter()
-                    .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                    .unwrap_or(len);
+                let expected = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(len);
                 assert_eq!(plain_len(&bytes), expected, "{bytes:?}");
                 assert_eq!(plain_len_portable(&bytes), expected, "{bytes:?}");
             }
@@ -975,8 +981,23 @@ mod tests {
     #[test]
     fn malformed_json_is_a_syntax_error() {
         for bad in [
-            "", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "1e", "\"\\x\"", "\"a\u{1}\"", "tru",
-            "{}x", "\"\\ud800\"", "\"\\udc00\"", "NaN", "[1 2]", "{\"a\":1,}",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "\"\\x\"",
+            "\"a\u{1}\"",
+            "tru",
+            "{}x",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "NaN",
+            "[1 2]",
+            "{\"a\":1,}",
         ] {
             assert!(matches!(p(bad), Err(JsonError::Syntax { .. })), "accepted {bad:?}");
         }

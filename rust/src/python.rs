@@ -89,7 +89,10 @@ static DECIMAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 // object). It joined the limited API in 3.10; every CPython 3 exports it, so it links on
 // 3.9 too, but there we keep to the 3.9 limited API and only call it on 3.10+.
 extern "C" {
-    fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const std::os::raw::c_char;
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
 }
 
 static HAS_BORROWED_UTF8: PyOnceLock<bool> = PyOnceLock::new();
@@ -400,7 +403,11 @@ impl<'py, 'a> crate::json::Builder<'a> for Converter<'py, 'a> {
     }
     fn string(&mut self, s: &'a str, _: usize) -> Result<Self::Out, Abort> {
         self.spend(OBJECT_BYTES + s.len())?;
-        Ok(if s.len() <= SHARED_STR_BYTES { Converter::string(self, s).into_any() } else { PyString::new(self.py, s).into_any() })
+        Ok(if s.len() <= SHARED_STR_BYTES {
+            Converter::string(self, s).into_any()
+        } else {
+            PyString::new(self.py, s).into_any()
+        })
     }
     fn decoded_string(&mut self, s: String, _: usize) -> Result<Self::Out, Abort> {
         self.spend(OBJECT_BYTES + s.len())?;
@@ -434,7 +441,9 @@ impl<'py, 'a> crate::json::Builder<'a> for Converter<'py, 'a> {
 /// CPython's default, or a platform whose `Decimal` exponents are narrower. A typed
 /// EnvelopeError like the core's refusal; other errors (MemoryError) pass unchanged.
 fn number_error(py: Python<'_>, e: PyErr, what: &str, literal_len: usize) -> PyErr {
-    if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) || e.is_instance_of::<pyo3::exceptions::PyArithmeticError>(py) {
+    if e.is_instance_of::<pyo3::exceptions::PyValueError>(py)
+        || e.is_instance_of::<pyo3::exceptions::PyArithmeticError>(py)
+    {
         to_py_err(
             py,
             Error::envelope(format!(
@@ -465,7 +474,10 @@ impl<'py> Converter<'py, '_> {
 }
 
 /// A list of `items` (each reference moved into the list).
-fn list_of<'py>(py: Python<'py>, items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+fn list_of<'py>(
+    py: Python<'py>,
+    items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     use pyo3::ffi;
     // SAFETY: PyList_New returns a new reference (or NULL with an exception set); each slot
     // is filled once below, PyList_SetItem stealing the reference. A list left partly
@@ -903,12 +915,20 @@ fn message_to_py<'v>(conv: &mut Converter<'_, 'v>, m: &'v mut Message) -> PyResu
     let sign_text = m.sign_text.take();
     let status = std::mem::take(&mut m.status);
     let m: &'v Message = m;
-    Ok(PyMessage { data: conv.convert(&m.data)?.unbind(), fields: conv.members(&m.fields)?.unbind(), sign_text, status })
+    Ok(PyMessage {
+        data: conv.convert(&m.data)?.unbind(),
+        fields: conv.members(&m.fields)?.unbind(),
+        sign_text,
+        status,
+    })
 }
 
 /// `pack`'s `timestamp` and `version` arguments as the core's options (`version` None is
 /// the protocol's).
-fn pack_options(timestamp: Option<&Bound<'_, PyString>>, version: Option<&Bound<'_, PyString>>) -> PyResult<PackOptions> {
+fn pack_options(
+    timestamp: Option<&Bound<'_, PyString>>,
+    version: Option<&Bound<'_, PyString>>,
+) -> PyResult<PackOptions> {
     let timestamp = timestamp.map(|t| text_arg(t, "timestamp").map(|t| t.into_owned())).transpose()?;
     let version = match version {
         Some(v) => text_arg(v, "version")?.into_owned(),
@@ -1195,7 +1215,12 @@ fn sm4_ecb_decrypt<'py>(py: Python<'py>, key: &[u8], data: &[u8]) -> PyResult<Bo
 /// envelope's limits: duplicate keys, NaN, too deep or too large are an EnvelopeError.
 #[pyfunction]
 #[pyo3(signature = (text, *, max_bytes = 8 * 1024 * 1024, max_depth = 64))]
-fn parse_json<'py>(py: Python<'py>, text: &Bound<'py, PyAny>, max_bytes: usize, max_depth: usize) -> PyResult<Bound<'py, PyAny>> {
+fn parse_json<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyAny>,
+    max_bytes: usize,
+    max_depth: usize,
+) -> PyResult<Bound<'py, PyAny>> {
     let limits = Limits { max_bytes, max_depth };
     let mut conv = Converter::new(py);
     if let Ok(b) = text.cast::<PyBytes>() {

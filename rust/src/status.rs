@@ -94,7 +94,8 @@ impl Status {
     /// assert_eq!((s.code, s.success, s.message.as_deref()), (Some(Code::Int(0)), Some(true), Some("成功")));
     /// ```
     pub fn read(fields: &[(Text, Value)]) -> Result<Status> {
-        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v).filter(|v| !matches!(v, Value::Null));
+        let get =
+            |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v).filter(|v| !matches!(v, Value::Null));
         Ok(Status {
             code: get("code").map(Code::read).transpose()?.flatten(),
             success: get("success").and_then(success_of),
@@ -215,9 +216,20 @@ mod tests {
 
     #[test]
     fn an_integral_number_is_an_int() {
-        for (lit, want) in [("0", 0), ("-0", 0), ("1004", 1004), ("-7", -7), ("1.0", 1), ("1.000", 1), ("1e3", 1000),
-            ("1.5e1", 15), ("150e-1", 15), ("0.0e5", 0), ("9223372036854775807", i64::MAX), ("-9223372036854775808", i64::MIN)]
-        {
+        for (lit, want) in [
+            ("0", 0),
+            ("-0", 0),
+            ("1004", 1004),
+            ("-7", -7),
+            ("1.0", 1),
+            ("1.000", 1),
+            ("1e3", 1000),
+            ("1.5e1", 15),
+            ("150e-1", 15),
+            ("0.0e5", 0),
+            ("9223372036854775807", i64::MAX),
+            ("-9223372036854775808", i64::MIN),
+        ] {
             assert_eq!(code(lit), Some(Code::Int(want)), "{lit}");
         }
     }
@@ -256,9 +268,19 @@ mod tests {
     #[test]
     fn success_is_a_bool_or_the_text_of_one() {
         let s = |v: &str| status(&format!(r#"{{"success":{v}}}"#)).unwrap().success;
-        for (v, want) in [("true", Some(true)), ("false", Some(false)), (r#""true""#, Some(true)), (r#""True""#, Some(true)),
-            (r#"" FALSE ""#, Some(false)), (r#""yes""#, None), ("1", None), ("0", None), ("null", None), (r#""""#, None), ("[]", None)]
-        {
+        for (v, want) in [
+            ("true", Some(true)),
+            ("false", Some(false)),
+            (r#""true""#, Some(true)),
+            (r#""True""#, Some(true)),
+            (r#"" FALSE ""#, Some(false)),
+            (r#""yes""#, None),
+            ("1", None),
+            ("0", None),
+            ("null", None),
+            (r#""""#, None),
+            ("[]", None),
+        ] {
             assert_eq!(s(v), want, "{v}");
         }
         assert_eq!(status("{}").unwrap().success, None);

@@ -99,8 +99,8 @@ fn key_and_signature_parsers_survive_random_input() {
 fn envelope_unpack_survives_mutated_envelopes() {
     let mut rng = Rng(7);
     let sk = PrivateKey::generate().unwrap();
-    let creds = Credentials::new(APP_ID, SECRET, Some(sk.clone()), Some(sk.public_key().clone()), KeyOrder::Ordinal)
-        .unwrap();
+    let creds =
+        Credentials::new(APP_ID, SECRET, Some(sk.clone()), Some(sk.public_key().clone()), KeyOrder::Ordinal).unwrap();
     let codec = EnvelopeCodec::new(Arc::new(creds));
     let data = parse(br#"{"payOrdId":"P1","amt":100.00,"list":[{"a":"1"}]}"#, Limits::default()).unwrap();
     let body = codec.pack_json(data.clone(), PackOptions::default()).unwrap();

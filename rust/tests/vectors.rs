@@ -49,10 +49,16 @@ fn the_national_front_ends_requests_verify_and_decrypt() {
     assert_eq!(&key, s(v, "data_key_ascii").as_bytes());
     for request in v["requests"].as_array().unwrap() {
         let mut fields = members(&request["message"]);
-        let enc = fields.iter().find(|(k, _)| k == "data").and_then(|(_, d)| d.get("encData")).and_then(Value::as_str).map(String::from);
+        let enc = fields
+            .iter()
+            .find(|(k, _)| k == "data")
+            .and_then(|(_, d)| d.get("encData"))
+            .and_then(Value::as_str)
+            .map(String::from);
         if let Some(enc) = enc {
             // Version 1.0.0 carries the ciphertext inside data: {"data":{"encData":…}}.
-            let plain = medpay_core::sm4::ecb_decrypt(&key, &medpay_core::hex::decode(enc.as_bytes()).unwrap()).unwrap();
+            let plain =
+                medpay_core::sm4::ecb_decrypt(&key, &medpay_core::hex::decode(enc.as_bytes()).unwrap()).unwrap();
             assert_eq!(std::str::from_utf8(&plain).unwrap(), s(request, "plaintext"));
             let data = json::parse(&plain, Limits::default()).unwrap();
             for (k, d) in fields.iter_mut() {
@@ -76,6 +82,7 @@ fn the_specs_enc_data_decrypts_under_the_derived_key() {
     let v = &doc["enc_data_spec_example"];
     let key = derive_sm4_key(s(v, "app_id"), s(v, "app_secret")).unwrap();
     assert_eq!(&key, s(v, "data_key_ascii").as_bytes());
-    let plain = medpay_core::sm4::ecb_decrypt(&key, &medpay_core::hex::decode(s(v, "enc_data").as_bytes()).unwrap()).unwrap();
+    let plain =
+        medpay_core::sm4::ecb_decrypt(&key, &medpay_core::hex::decode(s(v, "enc_data").as_bytes()).unwrap()).unwrap();
     assert_eq!(std::str::from_utf8(&plain).unwrap(), s(v, "plaintext"));
 }

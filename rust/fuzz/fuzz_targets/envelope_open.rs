@@ -12,8 +12,14 @@ fn codec() -> &'static EnvelopeCodec {
     CODEC.get_or_init(|| {
         let key = PrivateKey::from_bytes(&[7u8; 32]).expect("a valid scalar");
         let peer = key.public_key().clone();
-        let creds = Credentials::new("43AF047BBA47FC8A1AE8EFB232BDBBCB", "4117E877F5FA0A0188891283E4B617D5",
-                                     Some(key), Some(peer), KeyOrder::Ordinal).expect("credentials");
+        let creds = Credentials::new(
+            "43AF047BBA47FC8A1AE8EFB232BDBBCB",
+            "4117E877F5FA0A0188891283E4B617D5",
+            Some(key),
+            Some(peer),
+            KeyOrder::Ordinal,
+        )
+        .expect("credentials");
         EnvelopeCodec::new(Arc::new(creds))
     })
 }

@@ -128,7 +128,13 @@ pub fn canonical_json_with_style(v: &Value, style: Style) -> String {
 /// ```
 pub fn unsignable_path(v: &Value) -> Option<String> {
     let style = Style::PROTOCOL;
-    let join = |at: &str, step: String| if at.is_empty() || step.starts_with('[') { format!("{at}{step}") } else { format!("{at}.{step}") };
+    let join = |at: &str, step: String| {
+        if at.is_empty() || step.starts_with('[') {
+            format!("{at}{step}")
+        } else {
+            format!("{at}.{step}")
+        }
+    };
     fn walk(v: &Value, at: &str, style: Style, join: &dyn Fn(&str, String) -> String) -> Option<String> {
         match v {
             Value::Object(members) => members

@@ -144,7 +144,10 @@ mod tests {
     fn word_and_byte_paths_agree_at_every_position() {
         // Each special character at every offset of a string longer than a word, so that
         // it is found by the 8-byte scan and by the byte-by-byte tail alike.
-        let specials = ["\"", "\\", "\n", "\u{1}", "\u{1a}", "\u{7f}", "\u{80}", "\u{9f}", "\u{a0}", "\u{2028}", "\u{2029}", "\u{2030}", "张"];
+        let specials = [
+            "\"", "\\", "\n", "\u{1}", "\u{1a}", "\u{7f}", "\u{80}", "\u{9f}", "\u{a0}", "\u{2028}", "\u{2029}",
+            "\u{2030}", "张",
+        ];
         for sp in specials {
             for at in 0..20 {
                 let s: String = "x".repeat(at) + sp + &"y".repeat(19 - at);
@@ -154,7 +157,11 @@ mod tests {
                         '"' => "\\\"".to_string(),
                         '\\' => "\\\\".to_string(),
                         '\n' => "\\n".to_string(),
-                        c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) || c == '\u{2028}' || c == '\u{2029}' => {
+                        c if (c as u32) < 0x20
+                            || (0x7f..=0x9f).contains(&(c as u32))
+                            || c == '\u{2028}'
+                            || c == '\u{2029}' =>
+                        {
                             format!("\\u{:04X}", c as u32)
                         }
                         c => c.to_string(),

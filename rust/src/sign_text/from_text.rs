@@ -4,8 +4,8 @@
 //!
 //! [`Value`]: crate::json::Value
 
-use super::{escape, write_bool, write_number, Element, Empties, Shape, Style};
 use super::sort::KeySorter;
+use super::{escape, write_bool, write_number, Element, Empties, Shape, Style};
 use crate::json::{self, Abort, JsonError, Limits};
 
 /// The canonical JSON of a JSON text's value, built straight from the text in one pass
@@ -28,7 +28,12 @@ pub fn canonical_json_of_text(text: &[u8], limits: Limits, style: Style) -> Resu
 /// Append the canonical JSON of a JSON text's value to `out`, as a top-level field's value
 /// (an empty array is written as the SDK writes it there): whether it did (see
 /// [`canonical_json_of_text`] for when it does not; `out` is then as it was).
-pub(crate) fn canonical_json_into(out: &mut String, text: &[u8], limits: Limits, style: Style) -> Result<bool, JsonError> {
+pub(crate) fn canonical_json_into(
+    out: &mut String,
+    text: &[u8],
+    limits: Limits,
+    style: Style,
+) -> Result<bool, JsonError> {
     let start = out.len();
     match build(out, text, limits, style)? {
         Some(root) if root.0 & Rendered::EMPTY_ARRAY != 0 => {
@@ -329,7 +334,9 @@ impl<'a> json::Builder<'a> for CanonicalBuilder<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{canonical_json_with_style, sign_text_of_json_data, sign_text, KeyOrder, NumberStyle, Separators, Stringify};
+    use super::super::{
+        canonical_json_with_style, sign_text, sign_text_of_json_data, KeyOrder, NumberStyle, Separators, Stringify,
+    };
     use super::*;
     use crate::json::{parse, Text, Value};
 
@@ -436,7 +443,11 @@ mod tests {
                 let from_text = canonical_json_of_text(text.as_bytes(), Limits::default(), style).unwrap();
                 match value {
                     Value::Object(_) | Value::Array(_) => {
-                        assert_eq!(from_text.as_deref(), Some(&*canonical_json_with_style(&value, style)), "{text} {style:?}")
+                        assert_eq!(
+                            from_text.as_deref(),
+                            Some(&*canonical_json_with_style(&value, style)),
+                            "{text} {style:?}"
+                        )
                     }
                     _ => assert_eq!(from_text, None, "{text}"),
                 }
@@ -444,7 +455,9 @@ mod tests {
                 let fields = vec![("appId".into(), Value::String("A".into()))];
                 let mut with_data = fields.clone();
                 with_data.push(("data".into(), value.clone()));
-                if let Some(t) = sign_text_of_json_data(&fields, text.as_bytes(), Limits::default(), "K", style).unwrap() {
+                if let Some(t) =
+                    sign_text_of_json_data(&fields, text.as_bytes(), Limits::default(), "K", style).unwrap()
+                {
                     assert_eq!(t, super::super::sign_text_with_style(&with_data, "K", style), "{text} {style:?}");
                 }
             }
@@ -467,7 +480,10 @@ mod tests {
     fn canonical_json_from_text_has_the_parse_errors() {
         for bad in [&b"{\"a\":1,\"a\":2}"[..], b"[1,]", b"{\"a\":\"\xff\"}", b"[[[[1]]]]"] {
             let limits = Limits { max_depth: 3, ..Limits::default() };
-            assert_eq!(canonical_json_of_text(bad, limits, Style::PROTOCOL).unwrap_err(), parse(bad, limits).unwrap_err());
+            assert_eq!(
+                canonical_json_of_text(bad, limits, Style::PROTOCOL).unwrap_err(),
+                parse(bad, limits).unwrap_err()
+            );
         }
     }
 

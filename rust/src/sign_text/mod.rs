@@ -183,7 +183,9 @@ pub(crate) enum Shape {
     EmptyArray,
     /// An array with elements, or an object; `emptied` when nothing of its contents is
     /// kept (only [`Empties::DropEmptied`] asks).
-    Container { emptied: bool },
+    Container {
+        emptied: bool,
+    },
 }
 
 /// What an array does with one element.
@@ -577,10 +579,7 @@ mod tests {
 
     #[test]
     fn excluded_fields_and_empty_top_level_values_are_left_out() {
-        assert_eq!(
-            text(r#"{"signData":"s","encData":"e","extra":"x","a":"","b":null,"c":"1"}"#),
-            "c=1&key=SECRET"
-        );
+        assert_eq!(text(r#"{"signData":"s","encData":"e","extra":"x","a":"","b":null,"c":"1"}"#), "c=1&key=SECRET");
     }
 
     #[test]
@@ -729,7 +728,10 @@ mod tests {
         let s = |st| sign_text_with_style(&f, "K", st);
         let p = Style::PROTOCOL;
         assert_eq!(s(p), r#"data={"a":"100.00","m":{},"n":{"x":"1"},"x":"1E+2"}&key=K"#);
-        assert_eq!(s(Style { stringify: Stringify::None, ..p }), r#"data={"a":100.00,"m":{},"n":{"x":1},"x":1E+2}&key=K"#);
+        assert_eq!(
+            s(Style { stringify: Stringify::None, ..p }),
+            r#"data={"a":100.00,"m":{},"n":{"x":1},"x":1E+2}&key=K"#
+        );
         assert_eq!(
             s(Style { stringify: Stringify::TopLevelOnly, ..p }),
             r#"data={"a":"100.00","m":{},"n":{"x":1},"x":"1E+2"}&key=K"#
@@ -738,8 +740,14 @@ mod tests {
             s(Style { numbers: NumberStyle::FloatJava, ..p }),
             r#"data={"a":"100.0","m":{},"n":{"x":"1.0"},"x":"100.0"}&key=K"#
         );
-        assert_eq!(s(Style { numbers: NumberStyle::FloatJs, ..p }), r#"data={"a":"100","m":{},"n":{"x":"1"},"x":"100"}&key=K"#);
-        assert_eq!(s(Style { numbers: NumberStyle::Literal, ..p }), r#"data={"a":"100.00","m":{},"n":{"x":"1"},"x":"1e2"}&key=K"#);
+        assert_eq!(
+            s(Style { numbers: NumberStyle::FloatJs, ..p }),
+            r#"data={"a":"100","m":{},"n":{"x":"1"},"x":"100"}&key=K"#
+        );
+        assert_eq!(
+            s(Style { numbers: NumberStyle::Literal, ..p }),
+            r#"data={"a":"100.00","m":{},"n":{"x":"1"},"x":"1e2"}&key=K"#
+        );
         assert_eq!(
             s(Style { empties: Empties::KeepStrings, ..p }),
             r#"data={"a":"100.00","e":"","m":{},"n":{"x":"1"},"x":"1E+2"}&key=K"#
@@ -748,7 +756,10 @@ mod tests {
             s(Style { empties: Empties::KeepArrays, ..p }),
             r#"data={"a":"100.00","l":[],"m":{},"n":{"x":"1"},"x":"1E+2"}&key=K"#
         );
-        assert_eq!(s(Style { empties: Empties::DropEmptied, ..p }), r#"data={"a":"100.00","n":{"x":"1"},"x":"1E+2"}&key=K"#);
+        assert_eq!(
+            s(Style { empties: Empties::DropEmptied, ..p }),
+            r#"data={"a":"100.00","n":{"x":"1"},"x":"1E+2"}&key=K"#
+        );
         assert_eq!(
             s(Style { separators: Separators::PythonDefault, ..p }),
             r#"data={"a": "100.00", "m": {}, "n": {"x": "1"}, "x": "1E+2"}&key=K"#
@@ -767,7 +778,8 @@ mod tests {
     /// expected text was written by hand from docs/protocol.md.
     #[test]
     fn shared_vectors() {
-        let doc: serde_json::Value = serde_json::from_str(include_str!("../../../tests/vectors/sign_text.json")).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/vectors/sign_text.json")).unwrap();
         let secret = doc["app_secret"].as_str().unwrap();
         let cases = doc["cases"].as_array().unwrap();
         assert!(cases.len() >= 10);
@@ -784,14 +796,25 @@ mod tests {
                 assert_eq!(sign_text(&fields, secret, KeyOrder::CaseInsensitive), t, "{name}");
             }
             match expect("unsignable") {
-                Some(path) => assert_eq!(signable_sign_text(&fields, secret, KeyOrder::Ordinal).unwrap_err().path, path, "{name}"),
-                None => assert_eq!(signable_sign_text(&fields, secret, KeyOrder::Ordinal).as_deref(), Ok(expect("sign_text").unwrap()), "{name}"),
+                Some(path) => {
+                    assert_eq!(signable_sign_text(&fields, secret, KeyOrder::Ordinal).unwrap_err().path, path, "{name}")
+                }
+                None => assert_eq!(
+                    signable_sign_text(&fields, secret, KeyOrder::Ordinal).as_deref(),
+                    Ok(expect("sign_text").unwrap()),
+                    "{name}"
+                ),
             }
             // The text route gives the same text as the parsed route.
             if let Some(Value::Object(_)) = fields.iter().find(|(k, _)| k == "data").map(|(_, v)| v) {
-                let data = serde_json::to_string(&serde_json::from_str::<serde_json::Value>(case["message"].as_str().unwrap()).unwrap()["data"]).unwrap();
+                let data = serde_json::to_string(
+                    &serde_json::from_str::<serde_json::Value>(case["message"].as_str().unwrap()).unwrap()["data"],
+                )
+                .unwrap();
                 let others: Vec<(Text, Value)> = fields.iter().filter(|(k, _)| k != "data").cloned().collect();
-                let from_text = sign_text_of_json_data(&others, data.as_bytes(), Limits::default(), secret, Style::PROTOCOL).unwrap();
+                let from_text =
+                    sign_text_of_json_data(&others, data.as_bytes(), Limits::default(), secret, Style::PROTOCOL)
+                        .unwrap();
                 assert_eq!(from_text.as_deref(), expect("sign_text"), "{name} (from text)");
             }
         }

@@ -3,8 +3,8 @@
 //! uid needs: the Z value and, for a private key, (1 + d)^-1.
 
 use super::curve;
-use super::fast;
 use super::der::{self, Reader};
+use super::fast;
 use super::signature::{z_value, DEFAULT_UID};
 use crate::error::{Error, Result};
 use base64::Engine as _;
@@ -59,11 +59,7 @@ impl PublicKey {
                 &buf
             }
             65 | 33 => bytes,
-            n => {
-                return Err(Error::key(format!(
-                    "an SM2 public key is 65, 64 or 33 bytes, not {n}"
-                )))
-            }
+            n => return Err(Error::key(format!("an SM2 public key is 65, 64 or 33 bytes, not {n}"))),
         };
         sm2::PublicKey::from_sec1_bytes(sec1)
             .map(Self::from_point)
@@ -107,8 +103,7 @@ impl PublicKey {
             let bytes = crate::hex::decode(t.as_bytes()).map_err(|_| Error::key("bad hex"))?;
             return Self::from_sec1(&bytes);
         }
-        let bytes = decode_base64(t)
-            .ok_or_else(|| Error::key("the public key is neither hex, Base64 nor PEM"))?;
+        let bytes = decode_base64(t).ok_or_else(|| Error::key("the public key is neither hex, Base64 nor PEM"))?;
         if bytes.first() == Some(&der::SEQUENCE) && bytes.len() > 65 {
             return Self::from_spki_der(&bytes);
         }
@@ -182,8 +177,7 @@ impl PrivateKey {
     pub fn generate() -> Result<Self> {
         loop {
             let mut b = Zeroizing::new([0u8; 32]);
-            getrandom::fill(&mut b[..])
-                .map_err(|_| Error::key("the operating system's random generator failed"))?;
+            getrandom::fill(&mut b[..]).map_err(|_| Error::key("the operating system's random generator failed"))?;
             if let Ok(k) = Self::from_scalar_bytes(&b) {
                 return Ok(k);
             }
@@ -386,10 +380,7 @@ impl PrivateKey {
 fn decode_base64(t: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD
-        .decode(compact.as_bytes())
-        .or_else(|_| STANDARD_NO_PAD.decode(compact.as_bytes()))
-        .ok()
+    STANDARD.decode(compact.as_bytes()).or_else(|_| STANDARD_NO_PAD.decode(compact.as_bytes())).ok()
 }
 
 /// The curve order as bytes, for range checks and tests.

@@ -111,10 +111,7 @@ impl Signature {
         } else if bytes.first() == Some(&der::SEQUENCE) {
             Self::from_der(bytes)
         } else {
-            Err(Error::signature(format!(
-                "a signature is 64 raw bytes or DER; got {} bytes",
-                bytes.len()
-            )))
+            Err(Error::signature(format!("a signature is 64 raw bytes or DER; got {} bytes", bytes.len())))
         }
     }
 

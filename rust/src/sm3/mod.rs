@@ -10,16 +10,8 @@
 mod tests;
 
 /// Initial hash value.
-const IV: [u32; 8] = [
-    0x7380_166f,
-    0x4914_b2b9,
-    0x1724_42d7,
-    0xda8a_0600,
-    0xa96f_30bc,
-    0x1631_38aa,
-    0xe38d_ee4d,
-    0xb0fb_0e4e,
-];
+const IV: [u32; 8] =
+    [0x7380_166f, 0x4914_b2b9, 0x1724_42d7, 0xda8a_0600, 0xa96f_30bc, 0x1631_38aa, 0xe38d_ee4d, 0xb0fb_0e4e];
 
 /// T_j rotated left by j mod 32, as each round adds it.
 const T: [u32; 64] = {
@@ -49,12 +41,7 @@ fn compress_body(state: &mut [u32; 8], blocks: &[u8]) {
     for block in blocks.chunks_exact(64) {
         let mut w = [0u32; 68];
         for (i, wi) in w.iter_mut().take(16).enumerate() {
-            *wi = u32::from_be_bytes([
-                block[4 * i],
-                block[4 * i + 1],
-                block[4 * i + 2],
-                block[4 * i + 3],
-            ]);
+            *wi = u32::from_be_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]);
         }
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
 
@@ -66,9 +53,7 @@ fn compress_body(state: &mut [u32; 8], blocks: &[u8]) {
                 // Expand the word round j+4 will need, four rounds ahead of its use.
                 if $j + 4 >= 16 && $j + 4 < 68 {
                     let k = $j + 4;
-                    w[k] = p1(w[k - 16] ^ w[k - 9] ^ w[k - 3].rotate_left(15))
-                        ^ w[k - 13].rotate_left(7)
-                        ^ w[k - 6];
+                    w[k] = p1(w[k - 16] ^ w[k - 9] ^ w[k - 3].rotate_left(15)) ^ w[k - 13].rotate_left(7) ^ w[k - 6];
                 }
                 let a12 = $a.rotate_left(12);
                 let ss1 = a12.wrapping_add(T[$j]).wrapping_add($e).rotate_left(7);

@@ -29,10 +29,7 @@ fn digest_on(backend: Backend, data: &[u8]) -> [u8; 32] {
 // GB/T 32905-2016, appendix A.
 #[test]
 fn gbt_32905_example_1_abc() {
-    assert_eq!(
-        encode_upper(&sm3(b"abc")),
-        "66C7F0F462EEEDD9D1F2D46BDC10E4E24167C4875CF2F7A2297DA02B8F4BA8E0"
-    );
+    assert_eq!(encode_upper(&sm3(b"abc")), "66C7F0F462EEEDD9D1F2D46BDC10E4E24167C4875CF2F7A2297DA02B8F4BA8E0");
     for b in available_backends() {
         assert_eq!(
             encode_upper(&digest_on(b, b"abc")),
@@ -44,10 +41,7 @@ fn gbt_32905_example_1_abc() {
 #[test]
 fn gbt_32905_example_2_512_bits() {
     let msg = b"abcd".repeat(16);
-    assert_eq!(
-        encode_upper(&sm3(&msg)),
-        "DEBE9FF92275B8A138604889C18E5A4D6FDB70E5387E5765293DCBA39C0C5732"
-    );
+    assert_eq!(encode_upper(&sm3(&msg)), "DEBE9FF92275B8A138604889C18E5A4D6FDB70E5387E5765293DCBA39C0C5732");
     for b in available_backends() {
         assert_eq!(
             encode_upper(&digest_on(b, &msg)),
@@ -87,9 +81,7 @@ fn every_backend_matches_rustcrypto_for_lengths_0_to_300() {
 
 #[test]
 fn every_backend_matches_rustcrypto_for_large_inputs() {
-    for (seed, len) in
-        [(1u64, 4096usize), (2, 4095), (3, 65536 + 55), (4, 1 << 20), (5, 1000 * 64 + 56)]
-    {
+    for (seed, len) in [(1u64, 4096usize), (2, 4095), (3, 65536 + 55), (4, 1 << 20), (5, 1000 * 64 + 56)] {
         let data = bytes(seed, len);
         let want = oracle(&data);
         for b in available_backends() {

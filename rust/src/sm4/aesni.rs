@@ -13,19 +13,15 @@
 use core::arch::x86_64::*;
 
 /// PRE as nibble tables: `PRE(x) = PRE_LO[x & 15] ^ PRE_HI[x >> 4]` (constant in PRE_LO).
-pub(crate) const PRE_LO: [u8; 16] = [
-    0x3e, 0xb2, 0x0e, 0x82, 0xbb, 0x37, 0x8b, 0x07, 0xa1, 0x2d, 0x91, 0x1d, 0x24, 0xa8, 0x14, 0x98,
-];
-pub(crate) const PRE_HI: [u8; 16] = [
-    0x00, 0xdc, 0x2e, 0xf2, 0xc5, 0x19, 0xeb, 0x37, 0x08, 0xd4, 0x26, 0xfa, 0xcd, 0x11, 0xe3, 0x3f,
-];
+pub(crate) const PRE_LO: [u8; 16] =
+    [0x3e, 0xb2, 0x0e, 0x82, 0xbb, 0x37, 0x8b, 0x07, 0xa1, 0x2d, 0x91, 0x1d, 0x24, 0xa8, 0x14, 0x98];
+pub(crate) const PRE_HI: [u8; 16] =
+    [0x00, 0xdc, 0x2e, 0xf2, 0xc5, 0x19, 0xeb, 0x37, 0x08, 0xd4, 0x26, 0xfa, 0xcd, 0x11, 0xe3, 0x3f];
 /// POST as nibble tables, applied to the output of AES SubBytes.
-pub(crate) const POST_LO: [u8; 16] = [
-    0x6c, 0xd4, 0xa6, 0x1e, 0x52, 0xea, 0x98, 0x20, 0x0b, 0xb3, 0xc1, 0x79, 0x35, 0x8d, 0xff, 0x47,
-];
-pub(crate) const POST_HI: [u8; 16] = [
-    0x00, 0xe0, 0x50, 0xb0, 0x9d, 0x7d, 0xcd, 0x2d, 0xc0, 0x20, 0x90, 0x70, 0x5d, 0xbd, 0x0d, 0xed,
-];
+pub(crate) const POST_LO: [u8; 16] =
+    [0x6c, 0xd4, 0xa6, 0x1e, 0x52, 0xea, 0x98, 0x20, 0x0b, 0xb3, 0xc1, 0x79, 0x35, 0x8d, 0xff, 0x47];
+pub(crate) const POST_HI: [u8; 16] =
+    [0x00, 0xe0, 0x50, 0xb0, 0x9d, 0x7d, 0xcd, 0x2d, 0xc0, 0x20, 0x90, 0x70, 0x5d, 0xbd, 0x0d, 0xed];
 
 /// pshufb pattern for InvShiftRows: out[r + 4c] = in[r + 4((c - r) mod 4)].
 pub(crate) const INV_SHIFT_ROWS: [u8; 16] = {
@@ -141,10 +137,7 @@ unsafe fn kernel<const S: usize>(rk: &[u32; 32], ptrs: &[*mut u8; S]) {
                 let t = _mm_xor_si128(_mm_xor_si128(xs[$b], xs[$c]), _mm_xor_si128(xs[$d], k));
                 let t = sbox(t, &c);
                 // L(B) = B ^ B<<<24 ^ (B ^ B<<<8 ^ B<<<16)<<<2
-                let m = _mm_xor_si128(
-                    _mm_xor_si128(t, _mm_shuffle_epi8(t, c.rol8)),
-                    _mm_shuffle_epi8(t, c.rol16),
-                );
+                let m = _mm_xor_si128(_mm_xor_si128(t, _mm_shuffle_epi8(t, c.rol8)), _mm_shuffle_epi8(t, c.rol16));
                 let m2 = _mm_or_si128(_mm_slli_epi32::<2>(m), _mm_srli_epi32::<30>(m));
                 let l = _mm_xor_si128(_mm_xor_si128(t, _mm_shuffle_epi8(t, c.rol24)), m2);
                 xs[$a] = _mm_xor_si128(xs[$a], l);
@@ -163,9 +156,7 @@ unsafe fn kernel<const S: usize>(rk: &[u32; 32], ptrs: &[*mut u8; S]) {
         transpose(&mut o);
         for (k, v) in o.iter().enumerate() {
             // SAFETY: same range as the load above.
-            unsafe {
-                _mm_storeu_si128(ptrs[s].add(k * 16) as *mut __m128i, _mm_shuffle_epi8(*v, bswap))
-            };
+            unsafe { _mm_storeu_si128(ptrs[s].add(k * 16) as *mut __m128i, _mm_shuffle_epi8(*v, bswap)) };
         }
     }
 }
@@ -284,21 +275,14 @@ macro_rules! kernel256 {
                 ($a:expr, $b:expr, $c:expr, $d:expr, $rk:expr) => {{
                     let k = _mm256_set1_epi32($rk as i32);
                     for xs in x.iter_mut() {
-                        let t = _mm256_xor_si256(
-                            _mm256_xor_si256(xs[$b], xs[$c]),
-                            _mm256_xor_si256(xs[$d], k),
-                        );
+                        let t = _mm256_xor_si256(_mm256_xor_si256(xs[$b], xs[$c]), _mm256_xor_si256(xs[$d], k));
                         let t = $sbox(t, &c);
                         let m = _mm256_xor_si256(
                             _mm256_xor_si256(t, _mm256_shuffle_epi8(t, c.rol8)),
                             _mm256_shuffle_epi8(t, c.rol16),
                         );
-                        let m2 =
-                            _mm256_or_si256(_mm256_slli_epi32::<2>(m), _mm256_srli_epi32::<30>(m));
-                        let l = _mm256_xor_si256(
-                            _mm256_xor_si256(t, _mm256_shuffle_epi8(t, c.rol24)),
-                            m2,
-                        );
+                        let m2 = _mm256_or_si256(_mm256_slli_epi32::<2>(m), _mm256_srli_epi32::<30>(m));
+                        let l = _mm256_xor_si256(_mm256_xor_si256(t, _mm256_shuffle_epi8(t, c.rol24)), m2);
                         xs[$a] = _mm256_xor_si256(xs[$a], l);
                     }
                 }};
@@ -314,12 +298,7 @@ macro_rules! kernel256 {
                 transpose256(&mut o);
                 for (k, v) in o.iter().enumerate() {
                     // SAFETY: same range as the load above.
-                    unsafe {
-                        _mm256_storeu_si256(
-                            ptrs[s].add(k * 32) as *mut __m256i,
-                            _mm256_shuffle_epi8(*v, bswap),
-                        )
-                    };
+                    unsafe { _mm256_storeu_si256(ptrs[s].add(k * 32) as *mut __m256i, _mm256_shuffle_epi8(*v, bswap)) };
                 }
             }
         }

@@ -88,14 +88,11 @@ unsafe fn kernel256<const N: usize>(rk: &[u32; 32], ptrs: &[*mut u8; N]) {
         ($a:expr, $b:expr, $c:expr, $d:expr, $rk:expr) => {{
             let k = _mm256_set1_epi32($rk as i32);
             for xs in x.iter_mut() {
-                let t =
-                    _mm256_xor_si256(_mm256_xor_si256(xs[$b], xs[$c]), _mm256_xor_si256(xs[$d], k));
+                let t = _mm256_xor_si256(_mm256_xor_si256(xs[$b], xs[$c]), _mm256_xor_si256(xs[$d], k));
                 let t = sbox256(t);
                 // L(B) = B ^ B<<<24 ^ (B ^ B<<<8 ^ B<<<16)<<<2
-                let m = _mm256_xor_si256(
-                    _mm256_xor_si256(t, _mm256_shuffle_epi8(t, rol8)),
-                    _mm256_shuffle_epi8(t, rol16),
-                );
+                let m =
+                    _mm256_xor_si256(_mm256_xor_si256(t, _mm256_shuffle_epi8(t, rol8)), _mm256_shuffle_epi8(t, rol16));
                 let m2 = _mm256_or_si256(_mm256_slli_epi32::<2>(m), _mm256_srli_epi32::<30>(m));
                 let l = _mm256_xor_si256(_mm256_xor_si256(t, _mm256_shuffle_epi8(t, rol24)), m2);
                 xs[$a] = _mm256_xor_si256(xs[$a], l);
@@ -114,12 +111,7 @@ unsafe fn kernel256<const N: usize>(rk: &[u32; 32], ptrs: &[*mut u8; N]) {
         transpose256(&mut o);
         for (k, v) in o.iter().enumerate() {
             // SAFETY: same range as the load above.
-            unsafe {
-                _mm256_storeu_si256(
-                    ptrs[s].add(k * 32) as *mut __m256i,
-                    _mm256_shuffle_epi8(*v, bswap),
-                )
-            };
+            unsafe { _mm256_storeu_si256(ptrs[s].add(k * 32) as *mut __m256i, _mm256_shuffle_epi8(*v, bswap)) };
         }
     }
 }
@@ -194,11 +186,7 @@ unsafe fn kernel512<const N: usize>(rk: &[u32; 32], ptrs: &[*mut u8; N]) {
                 let t = _mm512_ternarylogic_epi32::<0x96>(xs[$b], xs[$c], xs[$d]);
                 let t = sbox512(_mm512_xor_si512(t, k));
                 let u = _mm512_ternarylogic_epi32::<0x96>(xs[$a], t, _mm512_rol_epi32::<2>(t));
-                let u = _mm512_ternarylogic_epi32::<0x96>(
-                    u,
-                    _mm512_rol_epi32::<10>(t),
-                    _mm512_rol_epi32::<18>(t),
-                );
+                let u = _mm512_ternarylogic_epi32::<0x96>(u, _mm512_rol_epi32::<10>(t), _mm512_rol_epi32::<18>(t));
                 xs[$a] = _mm512_xor_si512(u, _mm512_rol_epi32::<24>(t));
             }
         }};
@@ -214,9 +202,7 @@ unsafe fn kernel512<const N: usize>(rk: &[u32; 32], ptrs: &[*mut u8; N]) {
         transpose512(&mut o);
         for (k, v) in o.iter().enumerate() {
             // SAFETY: same range as the load above.
-            unsafe {
-                _mm512_storeu_si512(ptrs[s].add(k * 64) as *mut _, _mm512_shuffle_epi8(*v, bswap))
-            };
+            unsafe { _mm512_storeu_si512(ptrs[s].add(k * 64) as *mut _, _mm512_shuffle_epi8(*v, bswap)) };
         }
     }
 }
@@ -239,7 +225,6 @@ pub(crate) unsafe fn tau(w: u32) -> u32 {
     let x = _mm_cvtsi32_si128(w as i32);
     let pre = _mm_set1_epi64x(PRE as i64);
     let post = _mm_set1_epi64x(POST as i64);
-    let y =
-        _mm_gf2p8affineinv_epi64_epi8::<POST_C>(_mm_gf2p8affine_epi64_epi8::<PRE_C>(x, pre), post);
+    let y = _mm_gf2p8affineinv_epi64_epi8::<POST_C>(_mm_gf2p8affine_epi64_epi8::<PRE_C>(x, pre), post);
     _mm_cvtsi128_si32(y) as u32
 }

@@ -91,14 +91,8 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, fastest first.
-    pub const ALL: [Backend; 6] = [
-        Backend::GfniAvx512,
-        Backend::Gfni,
-        Backend::Vaes,
-        Backend::AesNiAvx2,
-        Backend::AesNi,
-        Backend::Portable,
-    ];
+    pub const ALL: [Backend; 6] =
+        [Backend::GfniAvx512, Backend::Gfni, Backend::Vaes, Backend::AesNiAvx2, Backend::AesNi, Backend::Portable];
 
     /// A short name, for logs and benchmarks.
     pub fn name(self) -> &'static str {
@@ -119,14 +113,10 @@ impl Backend {
             #[cfg(target_arch = "x86_64")]
             Backend::AesNi => is_x86_feature_detected!("aes") && is_x86_feature_detected!("ssse3"),
             #[cfg(target_arch = "x86_64")]
-            Backend::AesNiAvx2 => {
-                is_x86_feature_detected!("aes") && is_x86_feature_detected!("avx2")
-            }
+            Backend::AesNiAvx2 => is_x86_feature_detected!("aes") && is_x86_feature_detected!("avx2"),
             #[cfg(target_arch = "x86_64")]
             Backend::Vaes => {
-                is_x86_feature_detected!("aes")
-                    && is_x86_feature_detected!("vaes")
-                    && is_x86_feature_detected!("avx2")
+                is_x86_feature_detected!("aes") && is_x86_feature_detected!("vaes") && is_x86_feature_detected!("avx2")
             }
             #[cfg(target_arch = "x86_64")]
             Backend::Gfni => is_x86_feature_detected!("gfni") && is_x86_feature_detected!("avx2"),
@@ -196,19 +186,15 @@ impl Sm4Key {
     /// Expand a 16-byte key for a given backend; fails if this CPU cannot run it.
     pub fn with_backend(key: &[u8; 16], backend: Backend) -> Result<Self> {
         if !backend.is_available() {
-            return Err(Error::key(format!(
-                "this CPU cannot run the {} SM4 backend",
-                backend.name()
-            )));
+            return Err(Error::key(format!("this CPU cannot run the {} SM4 backend", backend.name())));
         }
         Ok(Self::expand(key, backend))
     }
 
     /// Expand a key given as a slice; it must be 16 bytes.
     pub fn from_slice(key: &[u8]) -> Result<Self> {
-        let k: &[u8; 16] = key
-            .try_into()
-            .map_err(|_| Error::key(format!("an SM4 key is 16 bytes, not {}", key.len())))?;
+        let k: &[u8; 16] =
+            key.try_into().map_err(|_| Error::key(format!("an SM4 key is 16 bytes, not {}", key.len())))?;
         Ok(Self::new(k))
     }
 
@@ -220,8 +206,7 @@ impl Sm4Key {
     fn expand(key: &[u8; 16], backend: Backend) -> Self {
         let mut k = [0u32; 4];
         for (i, w) in k.iter_mut().enumerate() {
-            *w = u32::from_be_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]])
-                ^ FK[i];
+            *w = u32::from_be_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]) ^ FK[i];
         }
         let mut enc = [0u32; 32];
         for i in 0..32 {
@@ -349,10 +334,7 @@ impl Sm4Key {
     pub fn decrypt_ecb_pkcs7_into(&self, cipher: &[u8], out: &mut Vec<u8>) -> Result<()> {
         out.clear();
         if cipher.is_empty() || !cipher.len().is_multiple_of(BLOCK) {
-            return Err(Error::decrypt(format!(
-                "ciphertext is {} bytes, not a non-zero multiple of 16",
-                cipher.len()
-            )));
+            return Err(Error::decrypt(format!("ciphertext is {} bytes, not a non-zero multiple of 16", cipher.len())));
         }
         out.extend_from_slice(cipher);
         self.crypt(&self.dec, out);

@@ -12,9 +12,7 @@
 use core::ops::{BitAnd, BitXor, Not};
 
 /// One bit-plane: bit `j` belongs to lane (block or byte) `j`.
-pub(crate) trait Plane:
-    Copy + BitXor<Output = Self> + BitAnd<Output = Self> + Not<Output = Self>
-{
+pub(crate) trait Plane: Copy + BitXor<Output = Self> + BitAnd<Output = Self> + Not<Output = Self> {
     const ZERO: Self;
     /// All ones when `bit` is 1, else zero; `bit` is 0 or 1.
     fn splat(bit: u32) -> Self;
@@ -40,8 +38,7 @@ impl Plane for u8 {
 /// isomorphism to the tower field composed with SM4's first affine map.
 pub(crate) const TOWER_IN: ([u8; 8], u8) = ([0xd8, 0x65, 0xbe, 0xe3, 0x93, 0x40, 0xc4, 0x7f], 0xac);
 /// Rows of the output affine map (SM4's affine map composed with the way back) and constant.
-pub(crate) const TOWER_OUT: ([u8; 8], u8) =
-    ([0x93, 0x45, 0xe4, 0x95, 0x1a, 0xba, 0x57, 0x19], 0xd3);
+pub(crate) const TOWER_OUT: ([u8; 8], u8) = ([0x93, 0x45, 0xe4, 0x95, 0x1a, 0xba, 0x57, 0x19], 0xd3);
 
 /// `rows·x ⊕ c` on bit-planes. The matrix is public, so selecting planes by its bits is
 /// not a side channel; masks keep it branch-free anyway and fold away as constants.
@@ -150,18 +147,8 @@ fn load(blocks: &[u8]) -> State {
     for half in 0..2 {
         let mut rows = [0u64; 64];
         for (j, blk) in blocks.chunks_exact(16).enumerate() {
-            let lo = u32::from_be_bytes([
-                blk[8 * half],
-                blk[8 * half + 1],
-                blk[8 * half + 2],
-                blk[8 * half + 3],
-            ]);
-            let hi = u32::from_be_bytes([
-                blk[8 * half + 4],
-                blk[8 * half + 5],
-                blk[8 * half + 6],
-                blk[8 * half + 7],
-            ]);
+            let lo = u32::from_be_bytes([blk[8 * half], blk[8 * half + 1], blk[8 * half + 2], blk[8 * half + 3]]);
+            let hi = u32::from_be_bytes([blk[8 * half + 4], blk[8 * half + 5], blk[8 * half + 6], blk[8 * half + 7]]);
             rows[j] = lo as u64 | (hi as u64) << 32;
         }
         transpose64(&mut rows);
@@ -404,10 +391,8 @@ mod tests {
 
     #[test]
     fn both_batch_forms_agree() {
-        let rk: [u32; 32] =
-            core::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9) ^ 0x5bd1_e995);
-        let data: Vec<u8> =
-            (0..1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let rk: [u32; 32] = core::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9) ^ 0x5bd1_e995);
+        let data: Vec<u8> = (0..1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         for blocks in 1..=16 {
             let mut a = data[..16 * blocks].to_vec();
             let mut b = a.clone();

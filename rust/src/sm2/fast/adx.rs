@@ -451,7 +451,13 @@ pub(crate) fn nonce_x1(g: &GTable, k: &[u8; 32]) -> Option<[u64; 4]> {
 }
 
 /// The message-independent half of verifying.
-pub(crate) fn verify_point(g: &GTable, pk: &Aff, t: Option<&PTable>, r: &[u8; 32], s: &[u8; 32]) -> Option<VerifyPoint> {
+pub(crate) fn verify_point(
+    g: &GTable,
+    pk: &Aff,
+    t: Option<&PTable>,
+    r: &[u8; 32],
+    s: &[u8; 32],
+) -> Option<VerifyPoint> {
     if !available() {
         return super::verify_point_core::<U128>(g, pk, t, r, s);
     }

@@ -427,7 +427,16 @@ pub(crate) mod tests {
     const P_MINUS_1: [u64; 4] = [P[0] - 1, P[1], P[2], P[3]];
 
     fn edge_values() -> Vec<[u64; 4]> {
-        vec![[0; 4], [1, 0, 0, 0], [2, 0, 0, 0], P_MINUS_1, [P[0] - 2, P[1], P[2], P[3]], r_mod(&P), [u64::MAX, 0, 0, 0], [0, 0, 0, 1 << 63]]
+        vec![
+            [0; 4],
+            [1, 0, 0, 0],
+            [2, 0, 0, 0],
+            P_MINUS_1,
+            [P[0] - 2, P[1], P[2], P[3]],
+            r_mod(&P),
+            [u64::MAX, 0, 0, 0],
+            [0, 0, 0, 1 << 63],
+        ]
     }
 
     fn check_mul<M: FieldMul>() {

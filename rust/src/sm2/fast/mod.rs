@@ -286,7 +286,13 @@ fn verify_point_with(
 
 /// The generic verification path without the per-key comb, for tests and benchmarks.
 #[cfg(test)]
-pub(crate) fn verify_without_table(backend: Backend, pk: &PublicCache, e: &[u8; 32], r: &[u8; 32], s: &[u8; 32]) -> bool {
+pub(crate) fn verify_without_table(
+    backend: Backend,
+    pk: &PublicCache,
+    e: &[u8; 32],
+    r: &[u8; 32],
+    s: &[u8; 32],
+) -> bool {
     verify_point_with(backend, pk, None, r, s).is_some_and(|p| p.accepts(e, r))
 }
 

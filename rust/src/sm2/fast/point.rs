@@ -5,7 +5,7 @@
 //! `*_ct` functions are constant time (signing); `*_vartime` ones branch on their inputs
 //! and are for public data only (verification, table building).
 
-use super::field::{invert, FieldMul, Fe, U128};
+use super::field::{invert, Fe, FieldMul, U128};
 
 /// A point in Jacobian coordinates.
 #[derive(Clone, Copy, Debug)]

@@ -2,7 +2,7 @@
 //! (canonical) integers; `mont_mul` is a Montgomery product (R = 2^256), so multiplying a
 //! plain value by one kept in Montgomery form gives a plain result. Constant time.
 
-use super::field::{add_mod, adc, is_zero_mask, lt, mac, r2_mod, sub_mod, sub_once};
+use super::field::{adc, add_mod, is_zero_mask, lt, mac, r2_mod, sub_mod, sub_once};
 
 /// The group order n.
 pub(crate) const N: [u64; 4] =

@@ -195,7 +195,13 @@ fn every_backend_signs_alike_and_verifies_the_others() {
         }
         let sk = match i {
             0 => PrivateKey::from_scalar_bytes(&limbs_to_be(&[1, 0, 0, 0])).unwrap(),
-            1 => PrivateKey::from_scalar_bytes(&limbs_to_be(&[scalar::N[0] - 2, scalar::N[1], scalar::N[2], scalar::N[3]])).unwrap(),
+            1 => PrivateKey::from_scalar_bytes(&limbs_to_be(&[
+                scalar::N[0] - 2,
+                scalar::N[1],
+                scalar::N[2],
+                scalar::N[3],
+            ]))
+            .unwrap(),
             _ => match PrivateKey::from_scalar_bytes(&db) {
                 Ok(k) => k,
                 Err(_) => continue,
@@ -345,9 +351,17 @@ fn micro<M: FieldMul>(label: &str) {
     time("sG+tP", 5_000, &mut || p = point::double_mul_vartime::<M>(&g.rows[0], black_box(&k), &pa, &k));
     let t = Instant::now();
     black_box(PTable::new(&pa));
-    println!("{label:<5} {:<14} {:>9.1} us (portable arithmetic)", "key comb build", t.elapsed().as_nanos() as f64 / 1000.0);
+    println!(
+        "{label:<5} {:<14} {:>9.1} us (portable arithmetic)",
+        "key comb build",
+        t.elapsed().as_nanos() as f64 / 1000.0
+    );
     let t = Instant::now();
     black_box(point::GTable::new(&pa));
-    println!("{label:<5} {:<14} {:>9.1} us (portable arithmetic)", "G comb build", t.elapsed().as_nanos() as f64 / 1000.0);
+    println!(
+        "{label:<5} {:<14} {:>9.1} us (portable arithmetic)",
+        "G comb build",
+        t.elapsed().as_nanos() as f64 / 1000.0
+    );
     black_box((a, p));
 }
