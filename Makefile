@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
-.PHONY: test demo bench develop cargo-test pytest clean browser postgres fuzz fuzz-smoke
+.PHONY: test demo bench develop cargo-test rust-lint pytest clean browser postgres fuzz fuzz-smoke
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,14 @@ cargo-test:
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-test: browser postgres develop cargo-test pytest fuzz-smoke
+test: browser postgres develop rust-lint cargo-test pytest fuzz-smoke
+
+# The crate is kept rustfmt-clean (rustfmt.toml) and clippy-clean, the binding included.
+rust-lint:
+	cargo fmt --all -- --check
+	cd rust/fuzz && cargo fmt -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo clippy --manifest-path rust/Cargo.toml --features python --all-targets --quiet -- -D warnings
 
 # Debian's headless Chromium + chromedriver (and a CJK font for screenshots) for the
 # cashier page's browser tests; installed only when missing. Selenium never downloads one.
