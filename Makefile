@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
-.PHONY: test demo bench develop cargo-test rust-lint pytest clean browser postgres fuzz fuzz-smoke
+.PHONY: test demo bench develop cargo-test rust-lint pytest clean browser postgres fuzz fuzz-smoke wheels
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,22 @@ bench: develop
 	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-only --benchmark-min-rounds=5 \
 		--benchmark-json=$(BENCH_JSON) $(BENCH_ARGS)
 	$(PY) bench/report.py $(BENCH_JSON)
+
+# abi3 wheels for manylinux2014 (glibc 2.17: CentOS 7, RHEL 8, Kylin V10, UOS 20, openEuler,
+# Ubuntu 20.04) on x86_64 and aarch64, linked by zig (PyPI's ziglang), and an sdist, into
+# dist/; scripts/check_wheels.py checks each (auditwheel, abi3audit, the licences) and
+# installs this machine's wheel in a fresh venv without Rust for a smoke test.
+WHEEL_TARGETS ?= x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
+wheels: $(PY)
+	$(PY) -m pip install --quiet "maturin>=1.5,<2" ziglang auditwheel abi3audit
+	rm -rf dist
+	for t in $(WHEEL_TARGETS); do \
+		rustup target list --installed | grep -qx $$t || rustup target add $$t || exit 1; \
+		PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin build --release --zig \
+			--compatibility manylinux2014 --target $$t -o dist || exit 1; \
+	done
+	$(VENV)/bin/maturin sdist -o dist
+	$(PY) scripts/check_wheels.py dist
 
 clean:
 	rm -rf $(VENV) target

@@ -197,19 +197,13 @@ pub fn decode(text: &[u8]) -> Result<Vec<u8>, HexError> {
 /// Decode `text` (even length) into `out` (half as long); false if any character was
 /// not a hex digit, in which case `out` holds garbage.
 fn decode_into(text: &[u8], out: &mut [u8]) -> bool {
-    let mut done = 0;
-    let mut ok = true;
     #[cfg(target_arch = "x86_64")]
-    {
-        if text.len() >= 32 && is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected just above.
-            let (n, good) = unsafe { decode_avx2(text, out) };
-            done = n;
-            ok = good;
-        }
+    if text.len() >= 32 && is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        let (done, good) = unsafe { decode_avx2(text, out) };
+        return decode_swar(&text[2 * done..], &mut out[done..]) & good;
     }
-    ok &= decode_swar(&text[2 * done..], &mut out[done..]);
-    ok
+    decode_swar(text, out)
 }
 
 /// The portable part of [`decode_into`].
