@@ -16,7 +16,7 @@ import json
 import platform
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 COST_UNITS = {"µs CPU/call", "µs/line"}
 #: The 1,000-line upload's cost per line against the 30-line one's.

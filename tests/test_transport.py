@@ -463,3 +463,17 @@ def test_concurrent_posts_each_get_their_own_answer(server, kind):
         assert server.connections <= 20
     finally:
         d.close()
+
+
+@pytest.mark.parametrize("url", ["http:///org/local/api/hos/x", "http://127.0.0.1:99999/x"], ids=["no-host", "port"])
+def test_a_url_that_cannot_be_reached_was_not_sent(transport, url):
+    reply = transport().post(url)
+    assert isinstance(reply, Failed) and reply.sent is False
+
+
+def test_a_transport_without_a_timeout_waits_and_still_answers(server):
+    t = mp.HttpTransport(timeout=None)  # type: ignore[arg-type]
+    try:
+        assert t.post(server.url, b"{}", HEADERS, None, 1 << 20).status == 200
+    finally:
+        t.close()

@@ -58,7 +58,7 @@ from typing import (Any, Callable, Container, Generator, Iterable, List, Literal
 
 import anyio
 
-from ._native import Credentials, EnvelopeCodec
+from ._native import EnvelopeCodec
 from .credentials import CredentialsLike, as_codec
 from .errors import (
     BusinessError,

@@ -203,11 +203,22 @@ def _idle_and_open(sock: Optional[socket.socket]) -> bool:
         return False
 
 
+def _reachable(url: str) -> Union[_Target, Failed]:
+    """The URL's target, or Failed for one no request can go to (no host, a bad port):
+    every transport checks it first, so that such a URL is never taken as sent."""
+    try:
+        return _target(url)
+    except ValueError as e:
+        return Failed("InvalidURL", str(e), sent=False, cause=e)
+
+
 def _prepared(url: str, body: bytes, headers: Mapping[str, str],
               proxy: Optional[_Proxy]) -> Union[Tuple[_Target, bytes], Failed]:
     """The target of a POST and the bytes to write (head and body), or Failed when a
     header would split the request (nothing was sent)."""
-    target = _target(url)
+    target = _reachable(url)
+    if isinstance(target, Failed):
+        return target
     through_proxy = proxy is not None and target.scheme == "http"  # by absolute URI
     try:
         head = request_head(url if through_proxy else target.path, target.netloc,
@@ -220,17 +231,21 @@ def _prepared(url: str, body: bytes, headers: Mapping[str, str],
 _TIMEOUTS = (socket.timeout, TimeoutError, asyncio.TimeoutError)
 
 
+def _within(timeout: Optional[float]) -> str:
+    return "" if timeout is None else f" within {timeout:g}s"
+
+
 def _not_connected(e: BaseException, timeout: Optional[float]) -> Failed:
     """No connection was made: nothing reached the center."""
     if isinstance(e, _TIMEOUTS):
-        return Failed("ConnectTimeout", f"no connection within {timeout:g}s", sent=False, timed_out=True, cause=e)
+        return Failed("ConnectTimeout", f"no connection{_within(timeout)}", sent=False, timed_out=True, cause=e)
     return Failed("ConnectError", str(e) or type(e).__name__, sent=False, cause=e)
 
 
 def _no_answer(e: BaseException, timeout: Optional[float]) -> Failed:
     """The request was written, or partly: the center may have it."""
     if isinstance(e, _TIMEOUTS):
-        return Failed("ReadTimeout", f"no answer within {timeout:g}s", sent=True, timed_out=True, cause=e)
+        return Failed("ReadTimeout", f"no answer{_within(timeout)}", sent=True, timed_out=True, cause=e)
     return Failed(type(e).__name__, str(e) or "the connection was closed", sent=True, cause=e)
 
 
@@ -448,7 +463,7 @@ class _Http1Protocol(asyncio.Protocol):
         self.parser, self.waiter = parser, loop.create_future()
         waiter = self.waiter
         timer = None if timeout is None else loop.call_later(
-            timeout, self._fail, TimeoutError(f"no answer within {timeout:g}s"))
+            timeout, self._fail, TimeoutError(f"no answer{_within(timeout)}"))
         try:
             if send is None:
                 self.transport.write(data)
@@ -651,6 +666,8 @@ class AiohttpTransport(AsyncTransport):
 
         >>> # await AiohttpTransport().post(url, body, headers, 10, 1 << 20)
         """
+        if isinstance(bad := _reachable(url), Failed):
+            return bad
         session = self._open()
         t = self._timeout if timeout is None else timeout
         try:
@@ -672,9 +689,9 @@ class AiohttpTransport(AsyncTransport):
         except self._not_connected as e:  # refused, DNS, TLS handshake, the proxy
             return Failed("ConnectError", str(e) or type(e).__name__, sent=False, cause=e)
         except self._connect_timeout as e:
-            return Failed("ConnectTimeout", f"no connection within {t:g}s", sent=False, timed_out=True, cause=e)
+            return Failed("ConnectTimeout", f"no connection{_within(t)}", sent=False, timed_out=True, cause=e)
         except asyncio.TimeoutError as e:  # aiohttp's read timeout is one too
-            return Failed("ReadTimeout", f"no answer within {t:g}s", sent=True, timed_out=True, cause=e)
+            return Failed("ReadTimeout", f"no answer{_within(t)}", sent=True, timed_out=True, cause=e)
         except self._client_error as e:
             return Failed(type(e).__name__, str(e) or "the connection was closed", sent=True, cause=e)
 
@@ -723,6 +740,8 @@ class HttpxTransport(Transport):
         """
         import httpx
 
+        if isinstance(bad := _reachable(url), Failed):
+            return bad
         try:
             with self.client.stream("POST", url, content=body, headers=headers,
                                     timeout=_httpx_timeout(timeout)) as resp:
@@ -762,6 +781,8 @@ class AsyncHttpxTransport(AsyncTransport):
         """
         import httpx
 
+        if isinstance(bad := _reachable(url), Failed):
+            return bad
         try:
             async with self.client.stream("POST", url, content=body, headers=headers,
                                           timeout=_httpx_timeout(timeout)) as resp:
