@@ -114,3 +114,12 @@ def test_a_header_that_would_split_the_request_is_refused(bad):
         request_head("/x", "h", bad, 0)
     with pytest.raises(ValueError):
         connect_head("h:443", bad)
+
+
+@pytest.mark.parametrize("module", ["medpay_core.http1", "medpay_core.transport", "medpay_core.client"])
+def test_the_docstring_examples_of_the_http_modules_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

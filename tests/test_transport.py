@@ -477,3 +477,13 @@ def test_a_transport_without_a_timeout_waits_and_still_answers(server):
         assert t.post(server.url, b"{}", HEADERS, None, 1 << 20).status == 200
     finally:
         t.close()
+
+
+@pytest.mark.parametrize("timeout", [0, -1, True, "10"])
+def test_a_timeout_that_is_not_positive_seconds_is_refused(timeout):
+    with pytest.raises(ValueError, match="positive seconds"):
+        mp.HttpTransport(timeout=timeout)
+    creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(),
+                           mp.SM2PrivateKey.generate().public_key())
+    with pytest.raises(ValueError, match="positive seconds"):
+        mp.MedpayClient("http://127.0.0.1:9", creds, timeout=timeout)

@@ -88,7 +88,8 @@ from .models import (
     WireModel,
     validate,
 )
-from .transport import Answer, AsyncTransport, DefaultAsyncTransport, Failed, HttpTransport, Reply, Transport
+from .transport import (Answer, AsyncTransport, DefaultAsyncTransport, Failed, HttpTransport, Reply, Transport,
+                        timeout_seconds)
 
 __all__ = [
     "MedpayClient",
@@ -573,14 +574,6 @@ def _transport_of(transport: Any, kind: type, timeout: Optional[float], ssl_cont
     return transport
 
 
-def _positive(timeout: Optional[float]) -> Optional[float]:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError("timeout is positive seconds")
-    return float(timeout)
-
-
 def _raised(e: Exception) -> Failed:
     log.warning("the transport raised %s instead of returning a reply", type(e).__name__)
     return Failed(type(e).__name__, str(e), sent=True, cause=e)
@@ -597,7 +590,7 @@ def _view(client: C, credentials: Optional[CredentialsLike], timeout: Optional[f
     if credentials is not None:
         view._flows = client._flows.using(credentials)
     if timeout is not None:
-        view._call_timeout = _positive(timeout)
+        view._call_timeout = timeout_seconds(timeout)
     return view
 
 
@@ -645,7 +638,7 @@ class MedpayClient:
     ) -> None:
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
                              max_response_bytes=max_response_bytes, audit=audit, on_request=on_request)
-        self._call_timeout = _positive(timeout)  # None: the transport's own
+        self._call_timeout = timeout_seconds(timeout)  # None: the transport's own
         self._transport: Transport = _transport_of(transport, Transport, self._call_timeout, ssl_context, proxy,
                                                    HttpTransport)
         self._owns_transport = True
@@ -848,7 +841,7 @@ class AsyncMedpayClient:
     ) -> None:
         self._flows = _Flows(base_url, credentials, retries=retries, backoff=backoff, max_backoff=max_backoff,
                              max_response_bytes=max_response_bytes, audit=audit, on_request=on_request)
-        self._call_timeout = _positive(timeout)  # None: the transport's own
+        self._call_timeout = timeout_seconds(timeout)  # None: the transport's own
         self._transport: AsyncTransport = _transport_of(transport, AsyncTransport, self._call_timeout, ssl_context,
                                                         proxy, DefaultAsyncTransport)
         self._owns_transport = True

@@ -53,7 +53,7 @@ def connect_head(authority: str, headers: Mapping[str, str]) -> bytes:
     """A proxy's CONNECT request for a tunnel to ``authority`` (host:port).
 
     >>> connect_head("mpc.example:443", {})
-    b'CONNECT mpc.example:443 HTTP/1.1\r\nHost: mpc.example:443\r\n\r\n'
+    b'CONNECT mpc.example:443 HTTP/1.1\\r\\nHost: mpc.example:443\\r\\n\\r\\n'
     """
     lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", *_header_lines(headers)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

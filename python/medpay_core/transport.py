@@ -155,10 +155,17 @@ def _proxy(url: Optional[str]) -> Optional[_Proxy]:
     return _Proxy(parts.hostname, parts.port or 80, headers, url)
 
 
-def _timeout(timeout: Optional[float]) -> Optional[float]:
-    if timeout is not None and not timeout > 0:
+def timeout_seconds(timeout: Optional[float]) -> Optional[float]:
+    """A timeout as seconds (None: none), checked: a positive number, not a bool.
+
+    >>> timeout_seconds(10), timeout_seconds(None)
+    (10.0, None)
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError("timeout is positive seconds")
-    return timeout
+    return float(timeout)
 
 
 class _Target(NamedTuple):
@@ -290,7 +297,7 @@ class HttpTransport(Transport):
 
     def __init__(self, *, timeout: float = 30.0, ssl_context: Optional[ssl.SSLContext] = None,
                  proxy: Optional[str] = None, max_idle: int = 32) -> None:
-        self._timeout = _timeout(timeout)
+        self._timeout = timeout_seconds(timeout)
         self._ssl = ssl_context
         self._proxy = _proxy(proxy)
         self._max_idle = max_idle
@@ -491,7 +498,7 @@ class AsyncioTransport(AsyncTransport):
                  proxy: Optional[str] = None, limit: int = 100) -> None:
         if limit < 1:
             raise ValueError("limit >= 1")
-        self._timeout = _timeout(timeout)
+        self._timeout = timeout_seconds(timeout)
         self._ssl = ssl_context
         self._proxy = _proxy(proxy)
         self._limit = limit
@@ -634,7 +641,7 @@ class AiohttpTransport(AsyncTransport):
 
     def __init__(self, *, timeout: float = 30.0, ssl_context: Optional[ssl.SSLContext] = None,
                  proxy: Optional[str] = None, limit: int = 100) -> None:
-        self._timeout = _timeout(timeout)
+        self._timeout = timeout_seconds(timeout)
         self._ssl = ssl_context
         self._proxy = _proxy(proxy)
         self._limit = limit
@@ -770,7 +777,7 @@ class AsyncHttpxTransport(AsyncTransport):
         _proxy(proxy)  # the same proxy URLs as the other transports
         self._owned = client is None
         self.client = client if client is not None else httpx.AsyncClient(
-            timeout=_timeout(timeout), verify=ssl_context if ssl_context is not None else True, proxy=proxy,
+            timeout=timeout_seconds(timeout), verify=ssl_context if ssl_context is not None else True, proxy=proxy,
             trust_env=False, follow_redirects=False)
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: Optional[float],
@@ -813,7 +820,7 @@ class DefaultAsyncTransport(AsyncTransport):
 
     def __init__(self, *, timeout: float = 30.0, ssl_context: Optional[ssl.SSLContext] = None,
                  proxy: Optional[str] = None) -> None:
-        self._settings = dict(timeout=_timeout(timeout), ssl_context=ssl_context, proxy=proxy)
+        self._settings = dict(timeout=timeout_seconds(timeout), ssl_context=ssl_context, proxy=proxy)
         _proxy(proxy)  # refused now, not at the first request
         self._chosen: Optional[AsyncTransport] = None
 
