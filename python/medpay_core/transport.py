@@ -699,8 +699,8 @@ class AiohttpTransport(AsyncTransport):
             return Failed("ConnectTimeout", f"no connection{_within(t)}", sent=False, timed_out=True, cause=e)
         except asyncio.TimeoutError as e:  # aiohttp's read timeout is one too
             return Failed("ReadTimeout", f"no answer{_within(t)}", sent=True, timed_out=True, cause=e)
-        except self._client_error as e:
-            return Failed(type(e).__name__, str(e) or "the connection was closed", sent=True, cause=e)
+        except (self._client_error, OSError) as e:
+            return _no_answer(e, t)
 
     async def aclose(self) -> None:
         """Close the session and its connections.
@@ -759,6 +759,8 @@ class HttpxTransport(Transport):
                 return got.answer(resp.status_code)
         except httpx.HTTPError as e:
             return _httpx_failure(e)
+        except OSError as e:  # an ssl or socket error httpx let through (seen from its async client)
+            return _no_answer(e, timeout)
 
 
 class AsyncHttpxTransport(AsyncTransport):
@@ -800,6 +802,8 @@ class AsyncHttpxTransport(AsyncTransport):
                 return got.answer(resp.status_code)
         except httpx.HTTPError as e:
             return _httpx_failure(e)
+        except OSError as e:  # an ssl or socket error httpx let through (seen from its async client)
+            return _no_answer(e, timeout)
 
     async def aclose(self) -> None:
         """Close the client if it is this transport's own.
