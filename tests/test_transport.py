@@ -487,3 +487,26 @@ def test_a_timeout_that_is_not_positive_seconds_is_refused(timeout):
                            mp.SM2PrivateKey.generate().public_key())
     with pytest.raises(ValueError, match="positive seconds"):
         mp.MedpayClient("http://127.0.0.1:9", creds, timeout=timeout)
+
+
+def test_any_object_with_post_and_close_is_a_transport_for_the_client():
+    # Transport is a protocol: no base class needed, and what it returns is what the flow reads.
+    class Offline:
+        def __init__(self) -> None:
+            self.posts: list = []
+
+        def post(self, url, body, headers, timeout, max_bytes):
+            self.posts.append(url)
+            return Failed("ConnectError", "offline", sent=False)
+
+        def close(self) -> None:
+            pass
+
+    creds = mp.Credentials("APPID00000000000", "S" * 32, mp.SM2PrivateKey.generate(),
+                           mp.SM2PrivateKey.generate().public_key())
+    t = Offline()
+    with mp.MedpayClient("http://127.0.0.1:9", creds, transport=t, retries=0) as client:
+        with pytest.raises(mp.TransportError, match="Nothing was sent"):
+            client.query_order({"payOrdId": "ORD1", "payToken": "T", "orgCodg": "H",
+                                "idNo": "150204198912131512", "userName": "张三", "idType": "01"})
+    assert len(t.posts) == 1 and t.posts[0].endswith("/query_order_info")

@@ -36,7 +36,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Protocol, Tuple, Union
 from urllib.parse import unquote, urlsplit
 
 from .http1 import ProtocolError, ResponseParser, connect_head, request_head
@@ -95,10 +95,10 @@ class Failed:
 Reply = Union[Answer, Failed]
 
 
-class Transport:
-    """What the sync client needs of a transport (subclass it, or any object with these
-    two methods will do). ``timeout`` is seconds for connecting and for each read, None
-    for the transport's own.
+class Transport(Protocol):
+    """What the sync client needs of a transport: any object with these two methods (a
+    protocol, as mypy checks it). ``timeout`` is seconds for connecting and for each read,
+    None for the transport's own.
 
     >>> class Recording(HttpTransport):
     ...     def post(self, url, body, headers, timeout, max_bytes):
@@ -108,16 +108,17 @@ class Transport:
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: Optional[float],
              max_bytes: int) -> Reply:
-        raise NotImplementedError
+        """POST ``body`` to ``url``; an Answer, or a Failed saying whether it was sent."""
+        ...
 
     def close(self) -> None:
-        """Close the idle connections.
+        """Close the idle connections (nothing, for a transport that keeps none).
 
         >>> # transport.close()
         """
 
 
-class AsyncTransport:
+class AsyncTransport(Protocol):
     """What the async client needs of a transport: :class:`Transport`'s methods as
     coroutines (``aclose`` for ``close``).
 
@@ -126,7 +127,8 @@ class AsyncTransport:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: Optional[float],
                    max_bytes: int) -> Reply:
-        raise NotImplementedError
+        """POST ``body`` to ``url``; an Answer, or a Failed saying whether it was sent."""
+        ...
 
     async def aclose(self) -> None:
         """Close the connections.
