@@ -1,6 +1,8 @@
 # Two commands do all set-up on a fresh machine (a Rust toolchain and Python 3.9+ needed):
-#   make test   builds and installs the package into .venv, runs cargo test, pytest and
-#               a short run of each cargo-fuzz target
+#   make test   builds and installs the package into .venv, runs the linters, cargo test,
+#               pytest (the docs' code blocks and the site's build included), builds this
+#               machine's wheel and installs it in a fresh venv, and a short run of each
+#               cargo-fuzz target (CONTRIBUTING.md lists every target)
 #   make demo   the same set-up, then `medpay demo`: a day at the counter against the sandbox
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +10,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
-.PHONY: test demo bench develop cargo-test rust-lint pytest clean browser postgres fuzz fuzz-smoke wheels test-aarch64
+.PHONY: test demo bench develop cargo-test lint rust-lint pytest clean browser postgres fuzz fuzz-smoke wheels \
+	wheel-check test-aarch64 docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +32,12 @@ cargo-test:
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-test: browser postgres develop rust-lint cargo-test pytest fuzz-smoke
+test: browser postgres develop lint cargo-test pytest wheel-check fuzz-smoke
+
+# ruff (the rules in pyproject.toml), then the crate's rustfmt and clippy. mypy --strict
+# and stubtest run inside pytest (tests/test_client_typing.py, tests/test_native_stubs.py).
+lint: $(STAMP) rust-lint
+	$(VENV)/bin/ruff check .
 
 # The crate is kept rustfmt-clean (rustfmt.toml) and clippy-clean, the binding included.
 rust-lint:
@@ -104,25 +112,43 @@ bench: develop
 # dist/; scripts/check_wheels.py checks each (auditwheel, abi3audit, the licences) and
 # installs this machine's wheel in a fresh venv without Rust for a smoke test.
 WHEEL_TARGETS ?= x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
+# WHEEL_DIST, WHEEL_CHECK: where, and what scripts/check_wheels.py is asked besides
+# (--build-sdist: the sdist is also built from source with cargo in a fresh venv).
+WHEEL_DIST ?= dist
+WHEEL_CHECK ?= --build-sdist
 wheels: $(PY)
 	$(PY) -m pip install --quiet "maturin>=1.5,<2" ziglang auditwheel abi3audit
-	rm -rf dist
+	rm -rf $(WHEEL_DIST)
 	for t in $(WHEEL_TARGETS); do \
 		rustup target list --installed | grep -qx $$t || rustup target add $$t || exit 1; \
 		PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/maturin build --release --zig \
-			--compatibility manylinux2014 --target $$t -o dist || exit 1; \
+			--compatibility manylinux2014 --target $$t -o $(WHEEL_DIST) || exit 1; \
 	done
-	$(VENV)/bin/maturin sdist -o dist
-	$(PY) scripts/check_wheels.py dist
+	$(VENV)/bin/maturin sdist -o $(WHEEL_DIST)
+	$(PY) scripts/check_wheels.py $(WHEEL_DIST) --arches $(foreach t,$(WHEEL_TARGETS),$(firstword $(subst -, ,$(t)))) $(WHEEL_CHECK)
+
+# make test's part of it: this machine's manylinux2014 wheel, built, checked and installed
+# in a fresh venv without Rust (into target/, so dist/ is left alone).
+wheel-check:
+	$(MAKE) --no-print-directory wheels WHEEL_TARGETS=$$(uname -m)-unknown-linux-gnu \
+		WHEEL_DIST=target/wheel-check WHEEL_CHECK=
+
+# The documentation site (mkdocs.yml: Chinese first, the API reference from the docstrings)
+# into build/site; --strict makes any warning an error. tests/test_docs.py builds it too,
+# and runs every code block of every page.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # The crate's tests built for aarch64 and run under qemu-user (Debian's qemu-user-static,
 # gcc-aarch64-linux-gnu as the linker), installed when missing and possible. QEMU_CPU
 # (default max: every extension qemu emulates) picks the CPU model. GB/T 32907's
 # million-round SM4 example is left to the native run: one block at a time under
-# emulation it takes the better part of an hour.
+# emulation it takes the better part of an hour. Then scripts/test_aarch64_python.sh
+# builds the aarch64 wheel and runs the core's Python tests on it in an arm64 Debian
+# userland under qemu (cached in target/arm64-rootfs; AARCH64_QEMU_CPUS picks the models).
 AARCH64 := aarch64-unknown-linux-gnu
 QEMU_CPU ?= max
-test-aarch64:
+test-aarch64: $(PY)
 	@if ! command -v qemu-aarch64-static >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross; \
@@ -132,6 +158,7 @@ test-aarch64:
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu" \
 	QEMU_CPU=$(QEMU_CPU) cargo test --workspace --quiet --target $(AARCH64) -- \
 		--skip gbt_32907_example_2_million_rounds
+	scripts/test_aarch64_python.sh
 
 clean:
 	rm -rf $(VENV) target

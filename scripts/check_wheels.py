@@ -3,7 +3,12 @@ policies (manylinux2014 = glibc 2.17), its abi3 symbols with abi3audit, the lice
 inside it; the sdist's licence files; then install the wheel of this machine's architecture
 in a fresh virtualenv with no Rust on PATH and pack and unpack an envelope with it.
 
-    python scripts/check_wheels.py dist
+    python scripts/check_wheels.py dist                     # make wheels: both arches, an sdist
+    python scripts/check_wheels.py dist --arches x86_64     # make test: this machine's wheel only
+    python scripts/check_wheels.py dist --build-sdist       # also build the sdist from source
+
+``--build-sdist`` installs the sdist in a fresh venv with pip, which compiles the crate with
+the cargo on PATH (a plain Rust toolchain, nothing else), and runs the same smoke test.
 """
 
 from __future__ import annotations
@@ -80,27 +85,45 @@ def check_wheel(whl: Path) -> str:
     return arch
 
 
-def smoke(whl: Path) -> None:
+def smoke(package: Path, *, with_rust: bool = False) -> None:
+    """Install ``package`` (a wheel, or with ``with_rust`` an sdist) in a fresh venv and run
+    SMOKE. A wheel is installed with no Rust on PATH; an sdist with only the toolchain's
+    bin directory added (cargo, rustc)."""
     with tempfile.TemporaryDirectory() as d:
         venv.create(d, with_pip=True)
         py = str(Path(d) / "bin" / "python")
-        env = {"PATH": f"{d}/bin:/usr/bin:/bin", "HOME": d, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-        for k in ("PIP_INDEX_URL", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        path = f"{d}/bin:/usr/bin:/bin"
+        if with_rust:
+            cargo = run("/bin/sh", "-c", "command -v cargo").strip()
+            path = f"{Path(cargo).parent}:{path}"
+        env = {"PATH": path, "HOME": d, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        for k in ("PIP_INDEX_URL", "PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "RUSTUP_HOME", "CARGO_HOME"):
             if k in os.environ:
                 env[k] = os.environ[k]
-        if run("/bin/sh", "-c", "command -v cargo rustc || true", env=env).strip():
+        if with_rust and "RUSTUP_HOME" not in env:
+            env["RUSTUP_HOME"] = str(Path.home() / ".rustup")
+            env["CARGO_HOME"] = str(Path.home() / ".cargo")
+        if not with_rust and run("/bin/sh", "-c", "command -v cargo rustc || true", env=env).strip():
             fail("Rust is on the smoke test's PATH")
-        run(py, "-m", "pip", "install", "--quiet", str(whl), env=env)
+        run(py, "-m", "pip", "install", "--quiet", str(package), env=env)
         out = run(py, "-c", SMOKE, env=env, cwd=d)
-        print(f"{whl.name}: installed in a fresh venv without Rust: {out.strip()}")
+        how = "built from source with cargo" if with_rust else "installed in a fresh venv without Rust"
+        print(f"{package.name}: {how}: {out.strip()}")
 
 
 def main() -> None:
-    dist = Path(sys.argv[1] if len(sys.argv) > 1 else "dist")
+    import argparse
+
+    p = argparse.ArgumentParser(description="check the wheels and the sdist of make wheels")
+    p.add_argument("dist", nargs="?", default="dist")
+    p.add_argument("--arches", nargs="+", default=sorted(ARCHES), choices=sorted(ARCHES))
+    p.add_argument("--build-sdist", action="store_true", help="also build and smoke-test the sdist")
+    args = p.parse_args()
+    dist = Path(args.dist)
     wheels = sorted(dist.glob("*.whl"))
     arches = {check_wheel(w) for w in wheels}
-    if arches != ARCHES:
-        fail(f"wheels for {sorted(arches)}, wanted {sorted(ARCHES)}")
+    if arches != set(args.arches):
+        fail(f"wheels for {sorted(arches)}, wanted {sorted(args.arches)}")
     sdists = sorted(dist.glob("*.tar.gz"))
     if len(sdists) != 1:
         fail("one sdist expected")
@@ -111,6 +134,8 @@ def main() -> None:
     print(f"{sdists[0].name}: licences and the crate in")
     native = next(w for w in wheels if w.name.endswith(f"_{platform.machine()}.whl"))
     smoke(native)
+    if args.build_sdist:
+        smoke(sdists[0], with_rust=True)
     print(json.dumps({"wheels": [w.name for w in wheels], "sdist": sdists[0].name}))
 
 

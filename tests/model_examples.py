@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import typing
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, List, Optional
 
 import pytest
 

@@ -139,7 +139,7 @@ def make_config(sink: NoticeSink, *, institutions: int = 1, fast: bool = True, *
     if fast:
         raw["notify"] = {"maxAttempts": 50, "baseDelay": 0.02, "maxDelay": 0.2, "timeout": 5.0}
     raw.update(top)
-    for c, inst in zip(raw["client"], raw["institutions"]):
+    for c in raw["client"]:
         sink.codecs[c["appId"]] = mp.EnvelopeCodec(mp.Credentials(
             c["appId"], c["appSecret"], c["privateKey"], c["peerPublicKey"]))
     return raw

@@ -1,6 +1,6 @@
 """The contract of a :class:`medpay_core.callbacks.NoticeStore`, as checks any store can
 be run through: medpay's memory, SQLite and PostgreSQL stores (tests/test_notice_stores.py)
-and your own (docs/notices.md).
+and your own (docs/en/notices.md).
 
 A :class:`Harness` says how to open the store under test: ``open()`` returns a handle on
 the *same* backing store each time (another worker's view of it). ``crash`` says how a

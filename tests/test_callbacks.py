@@ -90,6 +90,17 @@ def signed_notice(keys, pay_ord_id="ORD000000000000000001") -> bytes:
 
 # -- 6302 ---------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("form", ["credentials", "mapping of credentials", "list of codecs"])
+def test_the_notice_handler_takes_credentials_as_create_app_does(keys, store, form):
+    """Credentials, not only a codec (a Credentials used to be a bare TypeError here)."""
+    creds = keys.inst_codec.credentials
+    ours = {"credentials": creds, "mapping of credentials": {creds.app_id: creds},
+            "list of codecs": [keys.inst_codec]}[form]
+    rec = Recorder()
+    assert reply_of(handle_settlement_notice(signed_notice(keys), ours, rec, store=store))["success"] is True
+    assert len(rec.calls) == 1
+
+
 
 def test_a_signed_notice_is_verified_passed_to_on_notice_and_acknowledged(keys, store):
     rec = Recorder()

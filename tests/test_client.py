@@ -741,7 +741,7 @@ def test_async_client_runs_under_trio(center):
 def test_the_retry_table_in_docs_client_md_is_the_transaction_table():
     import pathlib
 
-    text = (pathlib.Path(__file__).parent.parent / "docs" / "client.md").read_text(encoding="utf-8")
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "en" / "client.md").read_text(encoding="utf-8")
     section = text.split("## Retries and sending once", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():

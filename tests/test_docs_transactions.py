@@ -1,5 +1,5 @@
-"""The docs' tables of transactions say what models.TRANSACTIONS says: the README's table
-of models and docs/protocol.md §1's table of endpoints (docs/client.md's is checked in
+"""The docs' tables of transactions say what models.TRANSACTIONS says: docs/transactions.md's
+table of models and docs/protocol.md §1's table of endpoints (docs/en/client.md's is checked in
 test_client)."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def table_after(text: str, header: str) -> list[list[str]]:
     return [r for r in rows if not set("".join(r)) <= set("-")]
 
 
-def test_the_readme_table_names_each_transactions_path_and_models():
-    rows = table_after((ROOT / "README.md").read_text(encoding="utf-8"), "| code | request | response |")
+def test_the_transactions_page_names_each_transactions_path_and_models():
+    rows = table_after((ROOT / "docs" / "transactions.md").read_text(encoding="utf-8"), "| code | request | response |")
     assert [r[0].split()[0] for r in rows] == sorted(models.TRANSACTIONS)
     for first, request, response in rows:
         t = models.TRANSACTIONS[first.split()[0]]

@@ -10,7 +10,6 @@ import dataclasses
 import doctest
 import importlib
 import pickle
-import re
 from decimal import Decimal
 
 import pydantic
@@ -18,9 +17,9 @@ import pytest
 
 import medpay_core.models as m
 from medpay_core.errors import MedpayError, ValidationError
-from model_examples import (CASHIER, DISE, EXAMPLES, FEE_UPLOAD, LINE_1, LINE_2, MODELS,
+from model_examples import (DISE, EXAMPLES, FEE_UPLOAD, LINE_1, LINE_2, MODELS,
                             PAY_ORDER_RESPONSE, QUERY_RESPONSE, REFUND, REVOKE, TABLE_FIELDS,
-                            inner_model, rules, snake, to_attr_names, wire_names)
+                            rules, snake, to_attr_names, wire_names)
 
 # --------------------------------------------------------------------------- the contract
 
@@ -161,7 +160,7 @@ def test_unknown_keys_inside_ext_objects_are_kept():
 def _junk(model_cls) -> dict:
     """A value of the wrong kind for every field."""
     out = {}
-    for attr, info in model_cls.model_fields.items():
+    for info in model_cls.model_fields.values():
         is_list = "List[" in str(info.annotation) or "list[" in str(info.annotation)
         out[info.serialization_alias] = "not a list" if is_list else ["not", "valid"]
     return out

@@ -4,8 +4,6 @@ particular to each: PostgreSQL's inbox transaction, purge's replay guard."""
 from __future__ import annotations
 
 import functools
-import os
-import uuid
 
 import pytest
 

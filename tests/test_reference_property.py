@@ -1,8 +1,6 @@
 """Property tests: medpay against an independent reference (tests/reference.py, built on
 the pure-Python gmssl package and json), both directions."""
 
-import base64
-import json
 from decimal import Decimal
 
 import pytest

@@ -1,4 +1,4 @@
-"""The README's table "Where each rule lives" stays true: every file it names exists and
+"""docs/protocol.md's table "Where each rule lives" stays true: every file it names exists and
 every name it gives in parentheses is defined in the file beside it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def rows() -> list[tuple[str, str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     section = text.split("## Where each rule lives", 1)[1].split("\n## ", 1)[0]
     out = []
     for line in section.splitlines():

@@ -147,7 +147,7 @@ class NoticeStore(Protocol):
     worker that can receive the same notice, and a claim whose holder died (its thread,
     process or database session is gone) must be taken over by the next ``claim``; a
     claim whose holder is alive is ``busy``, however long it runs. ``tests/store_kit.py``
-    checks a store against this contract (docs/notices.md)."""
+    checks a store against this contract (docs/en/notices.md)."""
 
     def claim(self, key: NoticeKey) -> Claim:
         """Claim ``key``: ``claimed`` if nobody holds it (or its holder died), ``done`` if
@@ -535,7 +535,7 @@ def read_json_object(body: Union[bytes, str]) -> dict[str, Any]:
 
 # -- 6302 ----------------------------------------------------------------------------------
 
-CodecArg = Union[EnvelopeCodec, Mapping[str, EnvelopeCodec], Institutions]
+CodecArg = Union[EnvelopeCodec, Credentials, Mapping[str, Union[EnvelopeCodec, Credentials]], Institutions]
 
 
 #: The form of the 6302 reply: ``"nested"`` (``{"code":"0","msg":...,"data":{...}}``,
@@ -572,14 +572,8 @@ def settlement_reply(success: bool, message: str, *, reply_form: ReplyForm = "ne
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _institutions(codecs: CodecArg) -> Institutions:
-    if isinstance(codecs, Institutions):
-        return codecs
-    return Institutions({codecs.credentials.app_id: codecs} if isinstance(codecs, EnvelopeCodec) else codecs)
-
-
 def _pick_codec(codecs: CodecArg, app_id: Any) -> EnvelopeCodec:
-    found = _institutions(codecs)
+    found = _codecs_by_app_id(codecs)
     only = found.only()
     if app_id is None and only is not None:
         return only
@@ -621,7 +615,7 @@ def _app_id_of(doc: Mapping[str, Any], codecs: CodecArg) -> str:
     app_id = doc.get("appId")
     if isinstance(app_id, str) and app_id:
         return app_id
-    only = _institutions(codecs).only()
+    only = _codecs_by_app_id(codecs).only()
     return only.credentials.app_id if only is not None else ""
 
 
@@ -654,7 +648,8 @@ def handle_settlement_notice(
 ) -> bytes:
     """Handle one 6302 delivery; returns the reply body to send back (HTTP 200).
 
-    ``codec`` is our EnvelopeCodec (or a mapping appId -> codec); ``on_notice`` gets the
+    ``codec`` is ours: an EnvelopeCodec or Credentials, a list or a mapping appId -> codec
+    of them, or a resolver (as :func:`~medpay_core.asgi.create_app` takes); ``on_notice`` gets the
     validated SettlementNotice and records the settlement; it should return normally
     (``False`` or an exception means "not processed, deliver again"). ``store``
     remembers processed notices, keyed by appId + payOrdId + callType (required: a

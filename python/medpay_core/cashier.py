@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import parse_qsl, quote
 
 from .credentials import CredentialsLike, as_codec
-from .errors import DecryptError, EnvelopeError, ValidationError
+from .errors import DecryptError, EnvelopeError
 from .models import CashierEncData, validate
 
 __all__ = ["cashier_url", "decode_cashier_params", "CashierParams"]

@@ -5,7 +5,7 @@ Each call validates the request (its model, or a mapping of wire names, through
 signs and encrypts it, POSTs it to ``{base_url}/org/local/api/hos/<path>`` (the path, the
 models and whether a transaction is safe to send twice come from
 :data:`medpay_core.models.TRANSACTIONS`) and reads the answer in the spec's order (2.2.1
-判断逻辑). docs/client.md has the whole flow and every error; in short:
+判断逻辑). docs/en/client.md has the whole flow and every error; in short:
 
 1. HTTP (through a :mod:`medpay_core.transport`): no answer, or a non-2xx status, is a
    :class:`TransportError`.
@@ -514,7 +514,7 @@ class _Flows:
             raise ValidationError(e.errors, model=e.model, response=response()) from e
         # A business result inside data (6401 answers {"success": false}): the model reads
         # it; its reason, when the center gives one, is an extra field of the answer.
-        if "success" in type(result).model_fields and getattr(result, "success") is False:
+        if "success" in type(result).model_fields and getattr(result, "success") is False:  # noqa: B009 (M is any model: mypy knows no .success)
             extra = result.model_extra or {}
             reason = extra.get("message")
             raise BusinessError(msg.code, reason if isinstance(reason, str) else (msg.message or "data.success is false"),

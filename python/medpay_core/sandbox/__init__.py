@@ -15,7 +15,7 @@ or in-process::
 
 The institution's side of a generated config is loaded with
 :func:`institution_credentials` (also ``Credentials.from_sandbox_config``). How to run
-it, what it checks and how it answers: docs/sandbox.md.
+it, what it checks and how it answers: docs/en/sandbox.md.
 
 ``create_sandbox_app(config, db_path)`` is the ASGI app (Starlette; the ``server``
 extra), :mod:`.codes` the table of answer codes, :mod:`.split` how amounts are split.

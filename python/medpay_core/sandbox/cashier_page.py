@@ -702,7 +702,7 @@ def _channels_block(view: CashierView) -> str:
             "</ul></section>"
         )
     items = []
-    for i, ch in enumerate(view.channels):
+    for ch in view.channels:
         checked = ch is chosen
         sub = f'<span class="mp-channel-sub">{e(ch.subtitle)}</span>' if ch.subtitle else ""
         items.append(
