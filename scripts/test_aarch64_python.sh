@@ -29,15 +29,15 @@
 #     emulation; so do pytest, pytest-asyncio and hypothesis (pure Python, the test
 #     extra's): bookworm's python3-hypothesis (6.67) lacks st.characters(codec=...),
 #     which the property tests use.
-#   * Fast paths: every runtime-detected backend in rust/src (SM3 bmi2, SM4 AES-NI/
-#     VAES/GFNI, SM2 fast-adx, hex SSSE3/AVX2/AVX-512, JSON SSE2) is x86_64 only. On
-#     aarch64 nothing is detected at run time: SM3, SM4, hex and JSON compile to their
-#     portable code, and SM2 uses its `fast` backend (plain Rust) on every CPU; its
-#     `portable` twin (RustCrypto's sm2) is reachable only from Rust and is compared
-#     with `fast` by the crate's tests, which the Makefile runs under qemu just before
-#     this. So the CPU model cannot change which code runs here; the tests still run
-#     once per model in AARCH64_QEMU_CPUS (default "max cortex-a53": every extension
-#     qemu emulates, and a plain ARMv8.0 core without them) to prove exactly that.
+#   * Fast paths: on aarch64 one backend is detected at run time, SM4 on the
+#     Armv8.2 SM4 instructions (FEAT_SM4, as on Kunpeng 920); the others in rust/src
+#     (SM3 bmi2, SM4 AES-NI/VAES/GFNI, SM2 fast-adx, hex SSSE3/AVX2/AVX-512, JSON SSE2)
+#     are x86_64 only, so SM3, hex and JSON run their portable code here, and SM2 its
+#     `fast` backend (plain Rust) on every CPU. The tests run once per model in
+#     AARCH64_QEMU_CPUS (default "max cortex-a53"): under max every envelope goes
+#     through SM4E, under cortex-a53 (plain ARMv8.0) through the portable twin. The
+#     crate's tests, run by the Makefile under qemu just before this, compare the two
+#     block by block.
 #   * Hypothesis is slow under emulation: MEDPAY_HYPOTHESIS_MAX_EXAMPLES (default 25
 #     here; set it empty for the tests' own counts, about a minute more) caps
 #     max_examples, see tests/conftest.py.

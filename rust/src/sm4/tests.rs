@@ -351,3 +351,16 @@ fn wrong_key_length_is_a_key_error() {
     assert!(matches!(ecb_encrypt(&[0u8; 15], b"x"), Err(Error::KeyFormat(_))));
     assert!(matches!(ecb_decrypt(&[0u8; 17], &[0u8; 16]), Err(Error::KeyFormat(_))));
 }
+
+/// `MEDPAY_EXPECT_SM4_BACKEND` names a backend the run must detect (`make test-aarch64`
+/// sets `arm-sm4` under QEMU_CPU=max), so a fast path cannot drop out of the backend
+/// comparisons above unnoticed.
+#[test]
+fn expected_backend_is_detected() {
+    let want = std::env::var("MEDPAY_EXPECT_SM4_BACKEND").unwrap_or_default();
+    if want.is_empty() {
+        return;
+    }
+    let found = available_backends().into_iter().map(Backend::name).collect::<Vec<_>>();
+    assert!(found.contains(&want.as_str()), "expected the {want} SM4 backend, this CPU has {found:?}");
+}
