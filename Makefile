@@ -11,7 +11,7 @@ STAMP := $(VENV)/.medpay-installed
 SOURCES := $(shell find rust/src python -name '*.rs' -o -name '*.py' -o -name '*.html' -o -name '*.css' -o -name '*.js' 2>/dev/null) Cargo.toml rust/Cargo.toml pyproject.toml
 
 .PHONY: test demo bench develop cargo-test lint rust-lint pytest clean browser postgres fuzz fuzz-smoke wheels \
-	wheel-check test-aarch64 docs
+	wheel-check test-aarch64 docs screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -163,6 +163,13 @@ test-aarch64: $(PY)
 	QEMU_CPU=$(QEMU_CPU) MEDPAY_EXPECT_SM4_BACKEND=$(if $(filter max,$(QEMU_CPU)),arm-sm4) \
 		cargo test --workspace --quiet --target $(AARCH64) -- --skip gbt_32907_example_2_million_rounds
 	scripts/test_aarch64_python.sh
+
+# A PNG of every page a patient sees, in every state, into docs/screenshots/ (shown on
+# docs/pages.md): the browser tests' own pages, taken by tests/test_patient_pages.py.
+screenshots: $(STAMP) browser
+	rm -f docs/screenshots/*.png
+	MEDPAY_SCREENSHOT_DIR=$(abspath docs/screenshots) $(PY) -m pytest -q -p no:cacheprovider \
+		tests/test_patient_pages.py -k test_screenshots
 
 clean:
 	rm -rf $(VENV) target

@@ -31,13 +31,13 @@ import django  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest  # noqa: E402
 from django.urls import path  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from django.views.decorators.http import require_GET, require_POST  # noqa: E402
 
 import medpay_core as mp  # noqa: E402
 from medpay_core.callbacks import decode_order_sync, handle_settlement_notice  # noqa: E402
 from medpay_core.models import SettlementNotice  # noqa: E402
+from medpay_core.pages import Branding, OrderState, render_message_page, render_return_page  # noqa: E402
 
 log = logging.getLogger("his.medpay")
 
@@ -49,6 +49,8 @@ STORE = mp.SQLiteNoticeStore(os.environ.get("MEDPAY_NOTICE_STORE", "notices.sqli
 
 PAID: dict[str, SettlementNotice] = {}  # 代替院内数据库：payOrdId -> 结算通知
 _lock = threading.Lock()
+# 回跳页的外观：医院名称、标志、主色与“返回”去处（页面本身由 medpay_core.pages 渲染）。
+BRAND = Branding(name="某某医院", back_url="/", help_text="如有疑问，请到门诊一楼收费窗口咨询。")
 
 
 def record_settlement(notice: SettlementNotice) -> None:
@@ -70,15 +72,11 @@ def order_return(request: HttpRequest) -> HttpResponse:
         o = decode_order_sync(request.GET.dict(), CODEC)
     except mp.MedpayError as e:
         log.warning("6204 回跳无法识别：%s: %s", type(e).__name__, e)  # 细节只写日志
-        return HttpResponseBadRequest("订单链接无效或已过期，请返回重新支付。",
-                                      content_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
-    page = format_html(
-        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>医保订单信息</title>'
-        "<h1>医保订单信息</h1><table>"
-        "<tr><td>医院订单号</td><td>{}</td></tr><tr><td>费用总额</td><td>{} 元</td></tr>"
-        "<tr><td>医保基金支付</td><td>{} 元</td></tr><tr><td>个人账户支付</td><td>{} 元</td></tr>"
-        "<tr><td>现金自付</td><td>{} 元</td></tr></table><p>最终结算结果以医保结算通知为准。</p></html>",
-        o.med_org_ord, o.fee_sumamt, o.fund_pay, o.psn_acct_pay, o.own_pay_amt)
+        return HttpResponseBadRequest(render_message_page("link_invalid"), headers={"Cache-Control": "no-store"})
+    # 订单状态以院内记录为准：已收到 6302 为 paid，否则 unknown（页面提示以结算通知为准）。
+    state: OrderState = "paid" if o.pay_ord_id in PAID else "unknown"
+    page = render_return_page(o, request.GET.get("chnlType"), state=state, branding=BRAND,
+                              refresh_url=request.get_full_path())
     return HttpResponse(page, headers={"Cache-Control": "no-store"})
 
 

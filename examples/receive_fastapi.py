@@ -15,6 +15,7 @@ from fastapi import FastAPI
 import medpay_core as mp
 from medpay_core.asgi import create_app
 from medpay_core.models import SettlementNotice
+from medpay_core.pages import Branding
 
 log = logging.getLogger("his.medpay")
 
@@ -36,8 +37,11 @@ def record_settlement(notice: SettlementNotice) -> None:
 
 app = FastAPI(title="某某医院 HIS")
 # 两个回调挂在 /medpay 下：POST /medpay/notify（6302），GET /medpay/return（6204）。
-app.mount("/medpay", create_app(CREDENTIALS, record_settlement, store=STORE,
-                                notice_path="/notify", return_path="/return"))
+# 回跳页（6204）显示院内记录的订单状态：已收到 6302 为 paid，否则 unknown（以结算通知为准）。
+app.mount("/medpay", create_app(
+    CREDENTIALS, record_settlement, store=STORE, notice_path="/notify", return_path="/return",
+    order_state=lambda order: "paid" if order.pay_ord_id in PAID else "unknown",
+    branding=Branding(name="某某医院", back_url="/", help_text="如有疑问，请到门诊一楼收费窗口咨询。")))
 
 
 @app.get("/orders/{pay_ord_id}")

@@ -9,11 +9,12 @@ import logging
 import os
 import threading
 
-from flask import Flask, Response, render_template_string, request
+from flask import Flask, Response, request
 
 import medpay_core as mp
 from medpay_core.callbacks import decode_order_sync, handle_settlement_notice
 from medpay_core.models import SettlementNotice
+from medpay_core.pages import Branding, OrderState, render_message_page, render_return_page
 
 log = logging.getLogger("his.medpay")
 
@@ -40,16 +41,8 @@ app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # 一条通知只有几 KB
 # 回跳地址带着 encData：不缓存，也不作为 Referer 发给别的网站。
 NO_LEAK = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
-ORDER_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>医保订单信息</title>
-<h1>医保订单信息</h1>
-<table>
-<tr><td>医院订单号</td><td>{{ o.med_org_ord }}</td></tr>
-<tr><td>费用总额</td><td>{{ o.fee_sumamt }} 元</td></tr>
-<tr><td>医保基金支付</td><td>{{ o.fund_pay }} 元</td></tr>
-<tr><td>个人账户支付</td><td>{{ o.psn_acct_pay }} 元</td></tr>
-<tr><td>现金自付</td><td>{{ o.own_pay_amt }} 元</td></tr>
-</table>
-<p>最终结算结果以医保结算通知为准。</p></html>"""
+# 回跳页的外观：医院名称、标志、主色与“返回”去处（页面本身由 medpay_core.pages 渲染）。
+BRAND = Branding(name="某某医院", back_url="/", help_text="如有疑问，请到门诊一楼收费窗口咨询。")
 
 
 @app.post("/medpay/notify")
@@ -66,6 +59,9 @@ def order_return() -> Response:
         order = decode_order_sync(request.args.to_dict(), CODEC)
     except mp.MedpayError as e:
         log.warning("6204 回跳无法识别：%s: %s", type(e).__name__, e)  # 细节只写日志
-        return Response("订单链接无效或已过期，请返回重新支付。", status=400,
-                        content_type="text/plain; charset=utf-8", headers=NO_LEAK)
-    return Response(render_template_string(ORDER_PAGE, o=order), headers=NO_LEAK)
+        return Response(render_message_page("link_invalid"), status=400, headers=NO_LEAK)
+    # 订单状态以院内记录为准：已收到 6302 为 paid，否则 unknown（页面提示以结算通知为准）。
+    state: OrderState = "paid" if order.pay_ord_id in PAID else "unknown"
+    page = render_return_page(order, request.args.get("chnlType"), state=state, branding=BRAND,
+                              refresh_url=request.full_path)
+    return Response(page, headers=NO_LEAK)

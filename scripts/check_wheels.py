@@ -40,6 +40,10 @@ theirs = mp.EnvelopeCodec(mp.Credentials(app_id, secret, center, inst.public_key
 data = {"payOrdId": "ORD1", "feedetailList": [{"feedetlSn": f"FD{i}", "amt": "12.50"} for i in range(300)]}
 assert ours.unpack(theirs.pack_json(data)).data == data
 assert mp.sm3(b"abc").hex() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+# The pages' templates and stylesheet are package data: a page renders, styled.
+from medpay_core.pages import render_message_page
+page = render_message_page("link_invalid")
+assert "请返回医院重新发起支付" in page and "--primary: #3B71E8" in page, page[:200]
 print("smoke ok", mp.__version__)
 """
 

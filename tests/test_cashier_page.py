@@ -10,18 +10,23 @@ The expected values below are written out from the spec, not read from the modul
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from decimal import Decimal as D
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
+import markupsafe
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+
+from browser_support import DPR, PageServer, rgb, start_driver
+from browser_support import click_text as _click_text
+from browser_support import finish_animations as _finish_animations
+from browser_support import rect as _rect
+from browser_support import style as _style
+from browser_support import visible as _visible
+from browser_support import wait_for as _wait
 
 from medpay_core import EnvelopeCodec
 from medpay_core.cashier import cashier_url
@@ -43,22 +48,13 @@ from medpay_core.sandbox.cashier_page import (
     view_from_6201,
 )
 
-CHROMIUM = os.environ.get("MEDPAY_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("MEDPAY_CHROMEDRIVER", "/usr/bin/chromedriver")
-SCREENSHOT_DIR = Path(os.environ.get("MEDPAY_SCREENSHOT_DIR", "/tmp"))
-
-WIDTH, HEIGHT, DPR = 375, 812, 2
+WIDTH, HEIGHT = 375, 812
 SCALE = WIDTH / 750  # CSS px per design px at 375 px
 
 
 def px(design: float) -> str:
     """A design size (750 px board) as the computed CSS value at a 375 px viewport."""
     return f"{design * SCALE:g}px"
-
-
-def rgb(hex_colour: str) -> str:
-    h = hex_colour.lstrip("#")
-    return "rgb({}, {}, {})".format(*(int(h[i : i + 2], 16) for i in (0, 2, 4)))
 
 
 PRIMARY, MAIN, TITLE, AUX, WHITE, BORDER = "#3B71E8", "#303133", "#606266", "#909399", "#FFFFFF", "#E6E6E6"
@@ -116,12 +112,16 @@ def test_every_dynamic_value_is_escaped():
         other_deductions=[Deduction(evil, D("0.00"))],
         channels=[PayChannel(evil, evil, evil), PayChannel("WX", evil, evil)],
         pay_form=PayForm(action=evil, fields={evil: evil}, channel_field=evil),
-        error=evil, cancel_url=evil, title=evil,
+        error=None, cancel_url=evil, title=evil,
     )
-    html = render_cashier_page(view)
-    assert "<img" not in html
-    assert 'onerror="' not in html
-    assert html.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;&#x27;") >= 20
+    escaped = str(markupsafe.escape(evil))  # the template engine's escaping, quotes included
+    assert escaped == "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;&amp;&#34;&#39;"
+    for error in (None, evil):  # payable (with the form), and not (the error dialog)
+        view.error = error
+        html = render_cashier_page(view)
+        assert "<img" not in html
+        assert 'onerror="' not in html
+        assert html.count(escaped) >= 20, error
 
 
 def test_links_are_never_script_urls():
@@ -171,57 +171,14 @@ def test_dialog_helper_has_one_or_two_buttons():
 # ----------------------------------------------------------------------------- browser
 
 
-def _browser_missing() -> str | None:
-    # Chromium is a system package (`make browser`, which `make test` and CI run), not a
-    # test extra: a developer's machine may lack it. Selenium is a test extra: imported
-    # plainly at the top.
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        return f"needs {CHROMIUM} and {CHROMEDRIVER} (run `make browser`)"
-    return None
-
-
-class _Pages:
-    """A tiny 127.0.0.1 server for the browser tests: GET serves ``pages[path]``, POST
-    records the form and answers with a result page."""
+class _Pages(PageServer):
+    """The cashier pages' server: ``add`` takes a view or HTML; POST answers 支付成功."""
 
     def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
-        self.posts: list[tuple[str, dict[str, list[str]]]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _send(self, status: int, text: str) -> None:
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):  # noqa: N802
-                page = owner.pages.get(self.path.split("?")[0])
-                self._send(200 if page else 404, page or "not found")
-
-            def do_POST(self):  # noqa: N802
-                form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
-                owner.posts.append((self.path, form))
-                self._send(200, render_result_page("支付成功", form.get("chnlType", [""])[0]))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(lambda path, form: render_result_page("支付成功", form.get("chnlType", [""])[0]))
 
     def add(self, path: str, view_or_html) -> str:
-        self.pages[path] = view_or_html if isinstance(view_or_html, str) else render_cashier_page(view_or_html)
-        return self.base + path
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return super().add(path, view_or_html if isinstance(view_or_html, str) else render_cashier_page(view_or_html))
 
 
 @pytest.fixture(scope="module")
@@ -238,25 +195,7 @@ def pages():
 
 @pytest.fixture(scope="module")
 def driver():
-    reason = _browser_missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--lang=zh-CN"):
-        opts.add_argument(arg)
-    opts.add_experimental_option(
-        "mobileEmulation",
-        {"deviceMetrics": {"width": WIDTH, "height": HEIGHT, "pixelRatio": DPR, "touch": True, "mobile": True},
-         "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"},
-    )
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    d = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    d = start_driver(WIDTH, HEIGHT)
     yield d
     d.quit()
 
@@ -266,56 +205,10 @@ def _open(driver, url: str):
     return driver
 
 
-def _style(driver, selector: str, *props: str, pseudo: str | None = None) -> dict:
-    return driver.execute_script(
-        """const el = document.querySelector(arguments[0]);
-        if (!el) { return null; }
-        const s = getComputedStyle(el, arguments[2]);
-        const out = {};
-        for (const p of arguments[1]) { out[p] = s.getPropertyValue(p); }
-        return out;""",
-        selector, list(props), pseudo,
-    )
-
-
-def _rect(driver, selector: str) -> dict:
-    return driver.execute_script(
-        "const r = document.querySelector(arguments[0]).getBoundingClientRect();"
-        "return {x: r.x, y: r.y, width: r.width, height: r.height};", selector)
-
-
-def _visible(driver, selector: str) -> bool:
-    return driver.execute_script(
-        """const el = document.querySelector(arguments[0]);
-        if (!el) { return false; }
-        const r = el.getBoundingClientRect();
-        return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';""", selector)
-
-
-def _finish_animations(driver):
-    driver.execute_script(
-        "document.getAnimations().filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity)"
-        ".forEach(a => a.finish());")
-
-
-def _click_text(driver, text: str):
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.XPATH, f"//*[self::button or self::a or self::label][normalize-space()='{text}']").click()
-
-
 def _open_detail(driver):
     """Tap "查看明细" and let the sheet's slide-in finish."""
     _click_text(driver, "查看明细")
     _finish_animations(driver)
-
-
-def _wait(driver, js_condition: str):
-    """Wait for a page condition after a navigation. The limit only guards against a
-    hang; nothing here measures time."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return " + js_condition))
 
 
 def test_mobile_viewport(driver, pages):
@@ -615,30 +508,6 @@ def test_demo_server(driver):
         server.server_close()
 
 
-def test_screenshots(driver, pages):
-    """Screenshots to look at (the layout was checked by eye from these)."""
-    shots = {
-        "multi": ("/multi", None),
-        "single": ("/single", None),
-        "detail": ("/multi", "document.querySelector('.mp-detail-link').click()"),
-        "error": ("/error", None),
-        "confirm": ("/multi", "document.querySelector('.mp-cancel').click()"),
-        "paying": ("/multi", "MedpayCashier.showLoading('支付中')"),
-        "page-loading": ("/loading", None),
-    }
-    for name, (path, script) in shots.items():
-        _open(driver, pages.base + path)
-        if script:
-            driver.execute_script(script)
-        _finish_animations(driver)
-        out = SCREENSHOT_DIR / f"medpay-cashier-{name}.png"
-        assert driver.save_screenshot(str(out))
-        png = out.read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-        assert (width, height) == (WIDTH * DPR, HEIGHT * DPR)
-
-
 # ----------------------------------------------------------------------------- end to end
 
 
@@ -755,7 +624,6 @@ def test_end_to_end_pay_button_settles_the_order_and_the_6302_notice_arrives(dri
             assert driver.execute_script("return document.querySelector('.mp-channels').dataset.layout") == "multi"
             driver.find_element("css selector", ".mp-channel[data-channel=ZFB]").click()
 
-            driver.save_screenshot(str(SCREENSHOT_DIR / "medpay-cashier-sandbox.png"))
             driver.find_element("id", "mp-pay-btn").click()
             _wait(driver, "document.getElementById('returned') !== null")
 

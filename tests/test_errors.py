@@ -22,6 +22,7 @@ from medpay_core.errors import (
     OutcomeUnknown,
     SettlementPending,
     SignatureError,
+    StoreError,
     TransportError,
     UnknownAppIdError,
     UnsignedRefusal,
@@ -46,6 +47,7 @@ POSITIONAL = {
     SettlementPending: ["message"],
     UnknownAppIdError: ["message"],
     InvalidVoucher: ["message"],
+    StoreError: ["message"],
 }
 
 
@@ -78,6 +80,7 @@ def every_error_with_its_attributes_set() -> list[MedpayError]:
                           last_response=query_answer(), request=query_model()),
         UnknownAppIdError("no credentials for appId 'APP9'", app_id="APP9"),
         InvalidVoucher("the QR code has expired", reason="expired"),
+        StoreError("center.db is in use by another sandbox", path="center.db", reason="in_use"),
     ]
 
 

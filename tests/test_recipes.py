@@ -228,10 +228,12 @@ def test_the_sandbox_delivers_6302_and_redirects_6204_to_the_recipe(
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), page.text
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
     text = visible_text(page.text)
-    assert "医保订单信息" in text and med_org_ord in text
+    # The recipe's own record says paid (its 6302 handler ran): the page says so, by name.
+    assert "支付成功" in text and "某某医院" in text and "微信支付" in text and med_org_ord in text, text
+    assert "请完成自费部分支付" not in text and "WX" not in text
     for amount in (recorded.fee_sumamt, recorded.fund_pay, recorded.psn_acct_pay, recorded.ownpay_amt):
-        assert f"{amount} 元" in text, (amount, text)
-    assert "医保基金支付" in text and "个人账户支付" in text
+        assert f"¥{amount}" in text, (amount, text)
+    assert "医保基金支付" in text and "个人账户支付" in text and "返回医院" in text
 
 
 # -- 6204: a bad link ---------------------------------------------------------------------------

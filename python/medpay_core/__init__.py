@@ -43,6 +43,7 @@ from .errors import (
     OutcomeUnknown,
     SettlementPending,
     SignatureError,
+    StoreError,
     TransportError,
     UnknownAppIdError,
     UnsignedRefusal,
@@ -147,4 +148,5 @@ __all__ = [
     "SandboxVoucherDecoder",
     "issue_sandbox_qr",
     "InvalidVoucher",
+    "StoreError",
 ]

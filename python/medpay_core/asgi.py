@@ -15,16 +15,14 @@ Run it with ``uvicorn mymodule:app``, or mount it in FastAPI with
 
 from __future__ import annotations
 
-import html
 import inspect
 import logging
 import os
 from pathlib import Path
-from decimal import Decimal
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Optional, Union, cast
 
 import anyio.from_thread
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -44,6 +42,7 @@ from .callbacks import (
 )
 from .errors import MedpayError
 from .models import OrderSyncNotice
+from .pages import ORDER_STATES, Branding, OrderState, TemplateArg, load_template, render_message_page, render_return_page
 
 __all__ = ["create_app", "default_store_path"]
 
@@ -80,47 +79,8 @@ _HEADERS = {
 }
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    doc = (
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em auto;max-width:32em;padding:0 1em}"
-        "table{border-collapse:collapse;width:100%}td{padding:.4em;border-bottom:1px solid #ddd}"
-        "td:last-child{text-align:right}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-    return HTMLResponse(doc, status_code=status, headers=_HEADERS)
-
-
-_ROWS = [
-    ("payOrdId", "支付订单号"),
-    ("medOrgOrd", "医院订单号"),
-    ("feeSumamt", "费用总金额"),
-    ("fundPay", "医保基金支付"),
-    ("psnAcctPay", "个人账户支付"),
-    ("ownPayAmt", "现金自付"),
-    ("othFeeAmt", "其他支付金额"),
-    ("deposit", "住院押金"),
-]
-
-
-def _result_page(notice: OrderSyncNotice, chnl_type: Optional[str]) -> HTMLResponse:
-    wire = notice.to_wire()
-    rows = []
-    for key, label in _ROWS:
-        value = wire.get(key)
-        if value is None:
-            continue
-        text = f"{value} 元" if isinstance(value, Decimal) else str(value)
-        rows.append(f"<tr><td>{html.escape(label)}</td><td>{html.escape(text)}</td></tr>")
-    channel = f"<p>支付渠道：{html.escape(chnl_type)}</p>" if chnl_type else ""
-    body = (
-        "<p>医保部分已确认，请完成自费部分支付。</p>"
-        f"<table>{''.join(rows)}</table>{channel}"
-        "<p><small>最终结算结果以医保结算通知为准。</small></p>"
-    )
-    return _page("医保订单信息", body)
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=_HEADERS)
 
 
 async def _call(fn: Callable[..., Any], *args: Any) -> Any:
@@ -157,6 +117,9 @@ def create_app(
     return_path: str = "/medpay/return",
     allow_plain: bool = False,
     reply_form: ReplyForm = "nested",
+    order_state: Optional[Callable[[OrderSyncNotice], Union[OrderState, Awaitable[OrderState]]]] = None,
+    branding: Optional[Branding] = None,
+    return_template: TemplateArg = None,
 ) -> Starlette:
     """The ASGI app: ``POST notice_path`` handles 6302 (see
     :func:`medpay_core.callbacks.handle_settlement_notice`); ``GET/POST return_path`` is
@@ -178,6 +141,12 @@ def create_app(
     ``reply_form``: the 6302 reply your center reads, ``"nested"`` (default,
     ``{"code":"0","msg":...,"data":{"success":...}}``) or ``"flat"``
     (``{"success":...,"message":...}``); checked here, so a typo fails at start-up.
+    The default 6204 page (:func:`medpay_core.pages.render_return_page`) shows the order
+    as ``order_state(notice)`` (sync or async) says: ``"paid"`` (say, your 6302 handler
+    recorded it), ``"paying"``, ``"failed"`` or ``"unknown"`` (the default: "以医保结算通知
+    为准", with a refresh button); ``branding`` (:class:`~medpay_core.pages.Branding`:
+    name, logo, colour, the way back) and ``return_template`` (your own Jinja2 template)
+    make it the institution's page.
 
     >>> # app = create_app(codec, record_settlement, store=SQLiteNoticeStore("/var/lib/his/notices.db"),
     >>> #                  reply_form="flat")
@@ -185,6 +154,7 @@ def create_app(
     """
     check_reply_form(reply_form)
     codecs = _codecs_by_app_id(codec_or_codecs)
+    page_template = load_template(return_template, "return.html")  # a bad path fails here, not per patient
     if store is None:
         path = default_store_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,20 +196,37 @@ def create_app(
             # urlencoded form too (parsed here: Starlette's form parser needs python-multipart).
             body = await read_body(request)
             if body is None:
-                return _page("无法识别的订单", "<p>提交的内容过大，请返回重试。</p>", 413)
+                return _html(render_message_page("too_large"), 413)
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
             notice = decode_order_sync(params, codecs)
         except UnknownAppIdError:
-            return _page("无法识别的订单", "<p>未知的应用（mpcAppId）。</p>", 400)
+            # Which appId is for the log; the patient is told what to do.
+            log.warning("6204 redirect refused: unknown mpcAppId %r", str(params.get("mpcAppId", ""))[:64])
+            return _html(render_message_page("link_invalid"), 400)
         except MedpayError as e:
             log.warning("6204 redirect refused: %s", type(e).__name__)
-            return _page("无法识别的订单", "<p>订单信息无效或已损坏，请返回重试。</p>", 400)
+            return _html(render_message_page("link_invalid"), 400)
         if on_order_sync is not None:
             result = await _call(on_order_sync, notice, params)
             if isinstance(result, Response):
                 return result
-        return _result_page(notice, params.get("chnlType"))
+        state: OrderState = "unknown"
+        if order_state is not None:
+            try:
+                said = await _call(order_state, notice) or "unknown"
+            except Exception:  # the patient still gets the page; the trace goes to the log
+                log.exception("order_state failed for %s: the page says unknown", notice.pay_ord_id)
+                said = "unknown"
+            if said in ORDER_STATES:
+                state = cast(OrderState, said)
+            else:
+                log.error("order_state returned %r, not one of %s: the page says unknown", said, ORDER_STATES)
+        # "刷新结果" reloads this page by GET, also after a POSTed redirect; relative (a
+        # query alone), so it stays right behind a proxy or a mount.
+        refresh = "?" + urlencode([(k, params[k]) for k in ("mpcAppId", "encData", "chnlType") if k in params])
+        return _html(render_return_page(notice, params.get("chnlType"), state=state, branding=branding,
+                                        template=page_template, refresh_url=refresh))
 
     app = Starlette(
         routes=[

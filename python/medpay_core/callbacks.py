@@ -76,6 +76,7 @@ from ._native import Credentials, EnvelopeCodec, parse_json
 from .credentials import CredentialsLike, Institutions, as_codec
 from .errors import DecryptError, EnvelopeError, SignatureError, UnknownAppIdError, ValidationError
 from .models import OrderSyncNotice, SettlementNotice, SettlementNoticeReply, validate
+from .sqlite_schema import Migration, VersionTable, migrate
 
 __all__ = [
     "read_json_object",
@@ -382,22 +383,37 @@ class SQLiteNoticeStore:
         self._conns: list[sqlite3.Connection] = []
         c = self._conn()
         c.execute("PRAGMA journal_mode=WAL")
-        c.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} ("
-            " app_id TEXT NOT NULL, pay_ord_id TEXT NOT NULL, call_type TEXT NOT NULL,"
-            " state TEXT NOT NULL CHECK (state IN ('processing', 'done')),"
-            " token TEXT NOT NULL, owner TEXT NOT NULL, trace_time TEXT NOT NULL,"
-            " done_at REAL,"
-            " PRIMARY KEY (app_id, pay_ord_id, call_type))"
-        )
-        # What purge forgot: notices at or before it are refused as replays.
-        c.execute(f"CREATE TABLE IF NOT EXISTS {self.table}_purged (id INTEGER PRIMARY KEY CHECK (id = 1),"
-                  " through TEXT NOT NULL)")
+        # The version lives in a table of its own, "<table>_schema", not in user_version:
+        # the file may be the application's, with tables and a user_version of its own.
+        self.schema_version = migrate(c, self._migrations(), VersionTable(f"{self.table}_schema"),
+                                      path=self.path, what=f"the notice store (table {self.table})")
         # A file written by medpay before appId was part of the key keeps its done notices
         # in ``medpay_notices`` keyed "payOrdId:callType": still read, so a notice processed
         # just before the upgrade and delivered again after it is not processed twice.
         cols = {r[1] for r in c.execute("PRAGMA table_info(medpay_notices)")}
         self._legacy = table != "medpay_notices" and {"key", "state"} <= cols
+
+    def _migrations(self) -> list[Migration]:
+        """The schema's steps: step ``i`` takes version ``i`` to ``i + 1``. Version 1 is the
+        claims table and the purge mark; a file from before versions were recorded
+        (version 0) has them already (``IF NOT EXISTS``). A change of the schema is a new
+        step appended here, never an edit of an old one."""
+        table = self.table
+
+        def v1(db: sqlite3.Connection) -> None:
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                " app_id TEXT NOT NULL, pay_ord_id TEXT NOT NULL, call_type TEXT NOT NULL,"
+                " state TEXT NOT NULL CHECK (state IN ('processing', 'done')),"
+                " token TEXT NOT NULL, owner TEXT NOT NULL, trace_time TEXT NOT NULL,"
+                " done_at REAL,"
+                " PRIMARY KEY (app_id, pay_ord_id, call_type))"
+            )
+            # What purge forgot: notices at or before it are refused as replays.
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table}_purged (id INTEGER PRIMARY KEY CHECK (id = 1),"
+                       " through TEXT NOT NULL)")
+
+        return [v1]
 
     def _conn(self) -> sqlite3.Connection:
         c: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)

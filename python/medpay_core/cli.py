@@ -348,9 +348,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"warning: listening on {args.host}: the sandbox's /sandbox/* pages have no authentication",
               file=sys.stderr, flush=True)
     print(f"medpay sandbox: http://{args.host}:{args.port}/org/local/api/hos/<name>  db={db}  "
-          f"institutions={len(config.institutions)} strictAuth={config.strict_auth}", flush=True)
+          f"institutions={len(config.institutions)} strictAuth={config.strict_auth} "
+          f"signatures={'lenient' if config.lenient_signature else 'as the center SDK'}", flush=True)
     print(f"  e-voucher page: http://{args.host}:{args.port}/sandbox/voucher", flush=True)
-    serve(config, str(db), host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        serve(config, str(db), host=args.host, port=args.port, log_level=args.log_level)
+    except MedpayError as e:  # the database in use by another sandbox, or from a newer medpay
+        raise CliError(str(e)) from None
     return 0
 
 

@@ -384,6 +384,29 @@ class InvalidVoucher(MedpayError, ValueError):
         self.reason = reason
 
 
+class StoreError(MedpayError):
+    """A database file medpay keeps its state in cannot be used as it is.
+
+    Attributes:
+        path: the database file.
+        reason: ``in_use`` (another sandbox is running on this file: one process per
+            database), ``newer_schema`` (written by a newer medpay: its schema version is
+            above the one this version knows; upgrade medpay, do not downgrade a database)
+            or ``schema`` (a migration of an older schema failed).
+
+    >>> StoreError("sandbox.db is in use by another sandbox", path="sandbox.db", reason="in_use").reason
+    'in_use'
+    """
+
+    path: str
+    reason: str
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
 __all__ = [
     "CenterCode",
     "FieldError",
@@ -400,4 +423,5 @@ __all__ = [
     "SettlementPending",
     "UnknownAppIdError",
     "InvalidVoucher",
+    "StoreError",
 ]

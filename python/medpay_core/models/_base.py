@@ -65,6 +65,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticUndefin
 
 from .._native import parse_json
 from ..errors import EnvelopeError, FieldError, ValidationError
+from ..ids import to_beijing
 from ..masking import mask_value
 
 __all__ = [
@@ -205,7 +206,8 @@ class _Row:
     def _before_text(self, v: Any) -> Any:
         if self.fmt in _FORMATS and isinstance(v, (date, datetime)):
             if self.fmt == "date" or isinstance(v, datetime):
-                return v.strftime(_FORMATS[self.fmt][1])
+                # The spec's times are Beijing time: an aware datetime is converted.
+                return (to_beijing(v) if isinstance(v, datetime) else v).strftime(_FORMATS[self.fmt][1])
         if self.inbound and isinstance(v, int) and not isinstance(v, bool):
             v = str(v)  # a code the center sent as a number
         if isinstance(v, str):  # value set and format before the length: the clearer error

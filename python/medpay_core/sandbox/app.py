@@ -23,10 +23,11 @@ from typing import Any, AsyncIterator, Mapping, Optional, Union
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..asgi import read_body
+from ..pages import render_message_page
 from . import codes
 from .center import EventHook
 from .config import SandboxConfig
@@ -77,7 +78,7 @@ def create_sandbox_app(
     async def cashier_pay(request: Request) -> Response:
         body = await read_body(request, MAX_BODY)
         if body is None:
-            return Response("body too large", status_code=413)
+            return HTMLResponse(render_message_page("too_large"), status_code=413)
         return _response(await run_in_threadpool(sandbox.cashier_pay, body))
 
     async def voucher(request: Request) -> Response:
@@ -114,7 +115,15 @@ def create_sandbox_app(
         finally:
             await run_in_threadpool(sandbox.close)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        # A patient who mistypes or follows a stale link gets a page, a program JSON.
+        if request.url.path.startswith(("/sandbox/cashier", "/sandbox/voucher")) or \
+                "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(render_message_page("page_not_found"), status_code=getattr(exc, "status_code", 404))
+        return JSONResponse({"error": "not found"}, status_code=getattr(exc, "status_code", 404))
+
     app = Starlette(
+        exception_handlers={404: not_found, 405: not_found},
         routes=[
             Route(API_PREFIX + "{name}", api, methods=["POST"]),
             Route(CASHIER_PATH, cashier, methods=["GET"]),

@@ -45,6 +45,7 @@ from .codes import (
     DUPLICATE_KEY,
     FIELD_MISMATCH,
     NOT_PAID,
+    ORDER_EXPIRED,
     ORDER_NOT_FOUND,
     OTHER_INSTITUTION,
     OVER_REFUND,
@@ -58,13 +59,13 @@ from .codes import (
 from ..models import OrderSyncNotice, SettlementNotice, Transaction
 from .config import Institution, SandboxConfig
 from .split import ZERO, Split, split_amount, to_cents
+from ..ids import BEIJING, beijing_now, compact_date_text, compact_time_text, datetime_text
 from ..masking import masked
 from .store import Store, dumps
 from .validation import outgoing, validate_request
 
 log = logging.getLogger("medpay.sandbox")
 
-CHINA = _dt.timezone(_dt.timedelta(hours=8))
 CALL_TYPE_PAID = "02"  # 6302/6301 callType: "固定传 02，目前仅支付成功回调"
 # 6301 needs a callType for an order not paid yet; the dictionary is not printed in the
 # spec, so the sandbox says "00": no callback has happened.
@@ -78,13 +79,26 @@ Event = tuple[str, Optional[str], dict[str, Any]]
 Handler = Callable[..., dict[str, Any]]
 
 
+#: The request fields that must repeat the fee upload's, per transaction: the notes of the
+#: tables say "与费用上传一致" (6202 table 8: chrgBchno, feeType, mdtrtId); orgCodg and the
+#: person (idNo, userName, idType) name the order's institution and patient. payOrdId and
+#: payToken ("费用上传返回", 6301 "与费用上传时一致") are checked when the order is loaded.
+AS_UPLOADED: dict[str, tuple[str, ...]] = {
+    "6202": ("orgCodg", "chrgBchno", "feeType", "mdtrtId"),
+    "6205": ("orgCodg",),
+    "6301": ("orgCodg", "idNo", "userName", "idType"),
+    "6401": ("orgCodg", "idNo", "userName", "idType"),
+}
+
+
 def now_china() -> _dt.datetime:
-    """The center's clock (UTC+8, as the spec's times are)."""
-    return _dt.datetime.now(CHINA)
+    """The center's clock: Beijing time, as the spec's times are, whatever the machine's
+    time zone (:func:`medpay_core.ids.beijing_now`)."""
+    return beijing_now()
 
 
 def _stamp(t: _dt.datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S")
+    return datetime_text(t)
 
 
 def request_hash(data: dict[str, Any]) -> str:
@@ -233,15 +247,35 @@ class Center:
         if order.app_id != inst.app_id:
             raise SandboxError(OTHER_INSTITUTION, f"order {pay_ord_id} was not uploaded with appId {inst.app_id}")
         if pay_token is not None and not secrets.compare_digest(str(pay_token), order.pay_token):
-            raise SandboxError(TOKEN_MISMATCH, f"payToken does not match order {pay_ord_id}")
+            raise SandboxError(TOKEN_MISMATCH, f"payToken: must be the payToken the fee upload (6201) returned "
+                                               f"for order {pay_ord_id} (与费用上传时一致)")
         return order
 
+    def is_expired(self, order: Order) -> bool:
+        """Whether ``order`` is unpaid past ``orderTtlMinutes`` after its fee upload."""
+        ttl = self.config.order_ttl_minutes
+        if not ttl or order.status != "UNPAID":
+            return False
+        created = _dt.datetime.strptime(order.created_at, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        return now_china() - created > _dt.timedelta(minutes=ttl)
+
+    def _check_payable(self, order: Order) -> None:
+        if self.is_expired(order):
+            raise SandboxError(ORDER_EXPIRED, f"order {order.pay_ord_id} expired unpaid: uploaded {order.created_at}, "
+                                              f"orderTtlMinutes is {self.config.order_ttl_minutes:g}")
+
     @staticmethod
-    def _same(order: Order, data: dict[str, Any], fields: tuple[str, ...]) -> None:
-        for f in fields:
-            if f in data and data.get(f) not in (None, "") and str(data[f]) != str(order.upload.get(f, "")):
+    def _same(order: Order, data: dict[str, Any], code: str) -> None:
+        """The fields of ``AS_UPLOADED[code]`` equal to the fee upload's; a refusal names
+        the field and the rule. A field the upload did not carry (mdtrtId is optional in
+        6201) has no value to repeat and is not compared."""
+        for f in AS_UPLOADED[code]:
+            if f not in order.upload or order.upload[f] in (None, ""):
+                continue
+            if data.get(f) in (None, "") or str(data[f]) != str(order.upload[f]):
                 # Neither value is repeated: one is the stored idNo or name of a patient.
-                raise SandboxError(FIELD_MISMATCH, f"{f} differs from the fee upload's {f}")
+                raise SandboxError(FIELD_MISMATCH, f"{f}: differs from the fee upload's {f} of order "
+                                                   f"{order.pay_ord_id} ({code}: must be as uploaded, 与费用上传一致)")
 
     def _check_auth(self, db: Any, pay_auth_no: Any, order: Optional[Order]) -> None:
         if pay_auth_no is None or str(pay_auth_no).strip() == "":
@@ -356,7 +390,7 @@ class Center:
             "orgBizSer": org_biz_ser,
             "payAuthNo": str(pay_auth_no),
             "traceTime": _stamp(t),
-            "hiChrgTime": t.strftime("%H%M%S"),
+            "hiChrgTime": compact_time_text(t),
             "hiDocSn": self._new_id(db, "HIDOC", "hidoc"),
             "hiRgstSn": self._new_id(db, "HIRG", "hirgst"),
             "revsToken": secrets.token_hex(16),
@@ -387,7 +421,7 @@ class Center:
         pending: list[Event] = []
         with self.store.transaction() as db:
             order = self._load(db, inst, d["payOrdId"], d["payToken"])
-            self._same(order, d, ("orgCodg", "chrgBchno", "feeType"))
+            self._same(order, d, "6202")
             self._check_auth(db, d.get("payAuthNo"), order)
             if order.status == "REVOKED":
                 raise SandboxError(REVOKED, f"order {order.pay_ord_id} was revoked")
@@ -399,6 +433,7 @@ class Center:
                 else:
                     raise SandboxError(ALREADY_PAID, f"order {order.pay_ord_id} is already paid ({p.get('channel')})")
             else:
+                self._check_payable(order)
                 order = self._settle(db, pending, inst, order, pay_auth_no=d["payAuthNo"], deposit=d.get("deposit"),
                                      acct_used_flag=d.get("acctUsedFlag"), org_biz_ser=str(d["orgBizSer"]),
                                      channel="6202")
@@ -432,6 +467,7 @@ class Center:
                 if not (p.get("channel", "").startswith("cashier") and p.get("payAuthNo") == str(pay_auth_no)):
                     raise SandboxError(ALREADY_PAID, f"order {pay_ord_id} is already paid ({p.get('channel')})")
             else:
+                self._check_payable(order)
                 order = self._settle(db, pending, inst, order, pay_auth_no=pay_auth_no, deposit=deposit,
                                      acct_used_flag=None, org_biz_ser=f"CASHIER{pay_ord_id}"[:40],
                                      channel=f"cashier:{channel}")
@@ -537,8 +573,8 @@ class Center:
                 t = now_china()
                 out = {"refdSn": self._new_id(db, "RFD", "refund"), "refStatus": "SUCC"}
                 if fund or acct:  # "现金退费不返回": the insurance ids only when insurance moved
-                    out.update(hiFefdSn=self._new_id(db, "HIRF", "hirefund"), hiTrnsDate=t.strftime("%Y%m%d"),
-                               hiTrnsTime=t.strftime("%H%M%S"))
+                    out.update(hiFefdSn=self._new_id(db, "HIRF", "hirefund"), hiTrnsDate=compact_date_text(t),
+                               hiTrnsTime=compact_time_text(t))
                 db.execute(
                     "UPDATE orders SET refunded_fund = ?, refunded_acct = ?, refunded_cash = ? WHERE pay_ord_id = ?",
                     (str(r["fund"] + fund), str(r["acct"] + acct), str(r["cash"] + cash), order.pay_ord_id),
@@ -560,12 +596,13 @@ class Center:
         """6205: the address of a page where the person pays the order by bank card."""
         with self.store.transaction() as db:
             order = self._load(db, inst, d["payOrdId"], d["payToken"])
-            self._same(order, d, ("orgCodg",))
+            self._same(order, d, "6205")
             self._check_auth(db, d.get("payAuthNo"), order)
         if order.status == "REVOKED":
             raise SandboxError(REVOKED, f"order {order.pay_ord_id} was revoked")
         if order.status == "PAID":
             raise SandboxError(ALREADY_PAID, f"order {order.pay_ord_id} is already paid")
+        self._check_payable(order)
         from ..cashier import cashier_url
 
         # The bank-card page is the cashier with one channel; its link carries the
@@ -581,7 +618,7 @@ class Center:
         """6301: the order's state and, once paid, its settlement (table 275)."""
         db = self.store.read()
         order = self._load(db, inst, d["payOrdId"], d["payToken"])
-        self._same(order, d, ("orgCodg", "idNo", "userName", "idType"))
+        self._same(order, d, "6301")
         out: dict[str, Any] = {
             "payOrdId": order.pay_ord_id,
             "ordStas": order.ord_stas(),
@@ -627,7 +664,7 @@ class Center:
         pending: list[Event] = []
         with self.store.transaction() as db:
             order = self._load(db, inst, d["payOrdId"], d["payToken"])
-            self._same(order, d, ("orgCodg", "idNo", "userName", "idType"))
+            self._same(order, d, "6401")
             if order.status == "PAID":
                 raise SandboxError(PAID_CANNOT_REVOKE, f"order {order.pay_ord_id} is paid: refund it (6203) instead")
             if order.status == "UNPAID":

@@ -8,7 +8,9 @@ code    meaning
 0       success
 1001    malformed envelope: not JSON, a protocol field missing or wrong
 1002    unknown appId (the answer is unsigned: there is no secret to sign it with)
-1003    the signature does not verify with the institution's public key
+1003    the signature does not verify over the center SDK's sign text with the institution's
+        public key (the message names the signer's variant), or the data holds what the SDK
+        cannot sign (a null array element, an "" element followed by another)
 1004    encData cannot be decrypted with the appId/appSecret data key
 1005    unknown endpoint
 2001    the request data breaks the interface spec (fields listed in the message)
@@ -17,13 +19,15 @@ code    meaning
 3001    no such order (payOrdId unknown)
 3002    the order belongs to another institution (appId)
 3003    payToken does not match the order
-3004    a field differs from the order's fee upload (orgCodg, chrgBchno, feeType, person)
+3004    a field differs from the order's fee upload (center.AS_UPLOADED: orgCodg,
+        chrgBchno, feeType, mdtrtId, the person); the message names the field
 4001    the order is already paid
 4002    the order is revoked
 4003    the order is not paid (nothing to refund)
 4004    the order is paid and cannot be revoked (refund it instead)
 4005    the refund exceeds what was paid (and not yet refunded) in that part
 4006    the refund's amounts are inconsistent with its refdType or totlRefdAmt
+4007    the order expired unpaid (``orderTtlMinutes`` of the config; off by default)
 5000    internal error of the sandbox
 ======  ===========================================================================
 """
@@ -53,6 +57,7 @@ NOT_PAID = 4003
 PAID_CANNOT_REVOKE = 4004
 OVER_REFUND = 4005
 REFUND_INCONSISTENT = 4006
+ORDER_EXPIRED = 4007
 INTERNAL = 5000
 
 CODES: dict[int, str] = {
@@ -75,32 +80,9 @@ CODES: dict[int, str] = {
     PAID_CANNOT_REVOKE: "paid order cannot be revoked",
     OVER_REFUND: "refund exceeds the amount paid",
     REFUND_INCONSISTENT: "refund amounts inconsistent",
+    ORDER_EXPIRED: "order expired unpaid",
     INTERNAL: "internal error",
 }
-
-
-#: What the cashier page tells the patient for a refusal (the page is the patient's; the
-#: English message above is for the integrator's log).
-PATIENT_TEXT: dict[int, str] = {
-    BAD_ENVELOPE: "支付链接无效或已损坏，请回到医院重新发起支付",
-    UNKNOWN_APP: "无法识别的医疗机构",
-    AUTH_REFUSED: "医保支付授权无效或不属于本人，请重新授权",
-    ORDER_NOT_FOUND: "订单不存在",
-    OTHER_INSTITUTION: "订单不属于该医疗机构",
-    TOKEN_MISMATCH: "订单信息不一致",
-    FIELD_MISMATCH: "订单信息不一致",
-    ALREADY_PAID: "订单已支付",
-    REVOKED: "订单已撤销，请回到医院重新下单",
-}
-
-
-def patient_text(code: int) -> str:
-    """The Chinese sentence the cashier page shows for a refusal ``code``, with the code.
-
-    >>> patient_text(4001)
-    '订单已支付（4001）'
-    """
-    return f"{PATIENT_TEXT.get(code, '暂时无法完成支付，请稍后重试')}（{code}）"
 
 
 class SandboxError(Exception):

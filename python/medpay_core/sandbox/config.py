@@ -10,6 +10,8 @@ The file is JSON::
          "plainNotify": false, "name": "Demo Hospital", "orgCodg": "H..."}
       ],
       "strictAuth": false,
+      "lenientSignature": false,
+      "orderTtlMinutes": 0,
       "ratios": {"fund": "0.6", "acct": "0.2", "other": "0"},
       "notify": {"maxAttempts": 8, "baseDelay": 1.0, "maxDelay": 300.0, "timeout": 10.0}
     }
@@ -18,6 +20,17 @@ A generated file (``generate_config``) also holds, under ``"client"``, what the
 institution needs to talk to the sandbox (its private key, the center's public key), so
 one file sets up both sides of a test; :func:`institution_credentials` (or
 ``Credentials.from_sandbox_config``) reads them back.
+
+``lenientSignature`` (default false): the sandbox verifies a request as the center's SDK
+does, over the SDK's sign text alone (nested keys in ordinal order, fastjson 1.x
+escaping), and refuses data the SDK cannot sign. True accepts what the library's own
+verification accepts (either nested key order, either escaping), for an integrator who
+knowingly targets a center that does.
+
+``orderTtlMinutes`` (default 0: never): an order left unpaid that long after its fee
+upload expires; paying it is refused (4007) and its cashier page shows 订单已过期 with no
+way to pay. The spec sets no limit, so the sandbox sets none unless asked, to test the
+expired page and a HIS's handling of it.
 """
 
 from __future__ import annotations
@@ -32,6 +45,9 @@ from typing import Any, Mapping, Optional, Union
 from .._native import Credentials, EnvelopeCodec, SM2PrivateKey, SM2PublicKey, parse_json
 from ..errors import EnvelopeError, KeyFormatError, MedpayError
 from .split import Ratios
+
+#: The institution's name when a config gives none: the cashier shows it to the patient.
+DEFAULT_INSTITUTION_NAME = "沙箱测试医院"
 
 
 @dataclass(frozen=True)
@@ -80,7 +96,7 @@ class Institution:
     notify_url: str
     return_url: str
     plain_notify: bool = False
-    name: str = "Sandbox Hospital"
+    name: str = DEFAULT_INSTITUTION_NAME
     org_codg: Optional[str] = None
 
     def codec(self, center_key: SM2PrivateKey) -> EnvelopeCodec:
@@ -97,6 +113,10 @@ class SandboxConfig:
     private_key: SM2PrivateKey
     institutions: dict[str, Institution]
     strict_auth: bool = False
+    #: Accept the signatures the library's lenient verification accepts (see the module doc).
+    lenient_signature: bool = False
+    #: Minutes an unpaid order stays payable after its fee upload (0: no limit).
+    order_ttl_minutes: float = 0
     ratios: Ratios = field(default_factory=Ratios)
     notify: NotifyPolicy = field(default_factory=NotifyPolicy)
     public_url: Optional[str] = None
@@ -111,6 +131,22 @@ def _need(obj: Mapping[str, Any], key: str, where: str) -> Any:
     if value is None or value == "":
         raise ValueError(f"config: {where} needs {key!r}")
     return value
+
+
+def _flag(raw: Mapping[str, Any], key: str) -> bool:
+    # bool("false") is True: a flag written as a string would silently mean the opposite.
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"config: {key} must be true or false, not {value!r}")
+    return value
+
+
+def _minutes(raw: Mapping[str, Any], key: str) -> float:
+    value = raw.get(key, 0)
+    # bool is an int to Python; true would silently mean one minute.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 10 ** 7:
+        raise ValueError(f"config: {key} must be a number of minutes (0 or more), not {value!r}")
+    return float(value)
 
 
 def parse_config(raw: Mapping[str, Any]) -> SandboxConfig:
@@ -144,7 +180,7 @@ def parse_config(raw: Mapping[str, Any]) -> SandboxConfig:
             notify_url=str(_need(e, "notifyUrl", where)),
             return_url=str(_need(e, "returnUrl", where)),
             plain_notify=bool(e.get("plainNotify", False)),
-            name=str(e.get("name") or "Sandbox Hospital"),
+            name=str(e.get("name") or DEFAULT_INSTITUTION_NAME),
             org_codg=e.get("orgCodg") or None,
         )
     public_url = raw.get("publicUrl") or None
@@ -152,6 +188,8 @@ def parse_config(raw: Mapping[str, Any]) -> SandboxConfig:
         private_key=center,
         institutions=insts,
         strict_auth=bool(raw.get("strictAuth", False)),
+        lenient_signature=_flag(raw, "lenientSignature"),
+        order_ttl_minutes=_minutes(raw, "orderTtlMinutes"),
         ratios=Ratios.from_config(raw.get("ratios")),
         notify=NotifyPolicy.from_config(raw.get("notify")),
         public_url=public_url.rstrip("/") if public_url else None,
@@ -264,7 +302,7 @@ def generate_config(
     *,
     notify_url: str = "http://127.0.0.1:8000/medpay/notify",
     return_url: str = "http://127.0.0.1:8000/medpay/return",
-    name: str = "Sandbox Hospital",
+    name: str = DEFAULT_INSTITUTION_NAME,
     org_codg: Optional[str] = None,
     institutions: int = 1,
 ) -> dict[str, Any]:
@@ -305,6 +343,7 @@ def generate_config(
         "privateKey": center.to_hex(),
         "institutions": entries,
         "strictAuth": False,
+        "lenientSignature": False,
         "ratios": Ratios().to_config(),
         "notify": NotifyPolicy().to_config(),
         "client": clients,

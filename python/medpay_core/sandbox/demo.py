@@ -27,6 +27,7 @@ import time
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
+from ..ids import compact_datetime_text
 from ..models import TRANSACTIONS
 
 PERSON = {"userName": "张三", "idNo": "350181199011193519", "idType": "01", "insuOrg": "350100"}
@@ -294,7 +295,7 @@ def _play(tl: Timeline, client: Any, browser: Any, sandbox: Any, creds: Any, got
     tl.section("11:20 one box of amoxicillin is returned: refund part of the cash")
     refund_amt = min(Decimal("18.50"), final.own_pay_amt)
     refund = {"payOrdId": order.pay_ord_id, "appRefdSn": new_app_refd_sn("RF"),
-              "appRefdTime": time.strftime("%Y%m%d%H%M%S"), "totlRefdAmt": refund_amt,
+              "appRefdTime": compact_datetime_text(), "totlRefdAmt": refund_amt,
               "cashRefdAmt": refund_amt, "psnAcctRefdAmt": Decimal("0.00"), "fundRefdAmt": Decimal("0.00"),
               "refdType": "CASH", "payAuthNo": voucher["payAuthNo"]}
     tl("HIS → center", f"{_tx('6203')} CASH {_y(refund_amt)} (appRefdSn {refund['appRefdSn']})")

@@ -7,7 +7,8 @@ both are read), waiting ``NotifyPolicy.delay_after(n)`` between attempts; after
 event log). A notice is marked DELIVERED only after the institution said so, so after a
 crash between its "yes" and our commit it is posted again: delivery is at least once,
 as the spec warns institutions ("the same notification can arrive more than once").
-Only one sandbox process may serve a database.
+Only one sandbox may serve a database, which the store enforces (a lock on ``<db>.lock``),
+so two workers never post the same notice.
 """
 
 from __future__ import annotations

@@ -145,9 +145,16 @@ class SandboxServer:
         """Start serving; returns once the server accepts connections."""
         from .app import create_sandbox_app
 
+        # The database is locked from here (one sandbox per database: a second start on it
+        # is a StoreError naming the file) until the app's lifespan closes the sandbox.
         self.app = create_sandbox_app(self._config, self.db_path, on_event=self.on_event)
         self._runner = ThreadedASGIServer(self.app, host=self.host, port=self.port, log_level=self.log_level)
-        self._runner.start(wait)
+        try:
+            self._runner.start(wait)
+        except BaseException:
+            self._runner = None
+            self.app.state.sandbox.close()  # the lifespan did not run: release the database here
+            raise
         self.port = self._runner.port
         return self
 

@@ -27,7 +27,7 @@ from .codes import SandboxError
 from .config import Institution, SandboxConfig, load_config, parse_config
 from .notifier import Notifier
 from .store import Store, dumps
-from .validation import transaction
+from .validation import check_sdk_signature, explain_bad_signature, transaction
 from .voucher import make_qr
 
 log = logging.getLogger("medpay.sandbox")
@@ -140,9 +140,13 @@ class Sandbox:
             return self._refusal(None, codes.UNKNOWN_APP, f"unknown appId {app_id!r}", endpoint=name)
         try:
             msg = codec.unpack(body)
+            if not self.config.lenient_signature:
+                check_sdk_signature(codec, inst, body, msg)
         except SignatureError as e:
-            return self._refusal(codec, codes.BAD_SIGNATURE, f"signature: {e} (check the key pair and the sign "
-                                 "text; `medpay doctor` explains a rejected envelope)", endpoint=name)
+            return self._refusal(codec, codes.BAD_SIGNATURE, f"signature: {e}: {explain_bad_signature(inst, body)}",
+                                 endpoint=name)
+        except SandboxError as e:
+            return self._refusal(codec, e.code, e.message, endpoint=name)
         except DecryptError as e:
             return self._refusal(codec, codes.BAD_ENCRYPTION, f"encData: {e}", endpoint=name)
         except (EnvelopeError, KeyFormatError) as e:
@@ -157,7 +161,11 @@ class Sandbox:
         except Exception:  # noqa: BLE001 - a sandbox bug: answer, log the trace
             log.exception("%s failed", tx.code)
             return self._refusal(codec, codes.INTERNAL, "internal error of the sandbox (see its log)", endpoint=name)
-        return Reply(200, codec.pack_json(out, code=0, message="成功", success=True))
+        try:
+            return Reply(200, codec.pack_json(out, code=0, message="成功", success=True))
+        except EnvelopeError:  # an answer the center's SDK could not sign: a sandbox bug
+            log.exception("%s: the answer cannot be packed", tx.code)
+            return self._refusal(codec, codes.INTERNAL, "internal error of the sandbox (see its log)", endpoint=name)
 
     # ---------------------------------------------------------- the cashier
 
@@ -184,22 +192,28 @@ class Sandbox:
             inst, _, params = self._cashier_params(url)
             order = self._order_for(inst, query.get("payOrdId", ""))
         except SandboxError as e:
-            return Reply.html(page.result("无法打开收银台", codes.patient_text(e.code), success=False), status=400)
+            # The patient sees what to do; the integrator's reason goes to the log.
+            log.info("cashier link refused (%d): %s", e.code, e.message)
+            return Reply.html(page.refusal(e.code), status=400)
         if order.status == "REVOKED":
-            return Reply.html(page.result("订单已撤销", f"订单 {order.pay_ord_id} 已撤销，请回到医院重新下单", success=False), 409)
+            return Reply.html(page.result("revoked", order_id=order.pay_ord_id), 409)
         if order.status == "PAID":
-            return Reply.html(page.result("订单已支付", f"订单 {order.pay_ord_id} 已完成支付", success=True), 200)
+            return Reply.html(page.result("paid", order_id=order.pay_ord_id), 200)
         error = None
         try:
             with self.store.transaction() as db:
                 self.center._check_auth(db, params.pay_auth_no, order)
         except SandboxError as e:
-            error = codes.patient_text(e.code)
+            log.info("cashier of %s: payAuthNo refused (%d): %s", order.pay_ord_id, e.code, e.message)
+            error = page.patient_text(e.code)
+        state = "open"
+        if self.center.is_expired(order):
+            state, error = "expired", page.patient_text(codes.ORDER_EXPIRED)
         bank = query.get("chnl") == "BANK"
         fields = {"payOrdId": order.pay_ord_id, "chnlAppId": inst.app_id, "chnlEncData": query.get("chnlEncData", "")}
         deposit = min(params.deposit, order.split.cash) if params.deposit is not None else None
         return Reply.html(page.cashier(inst, order, fields=fields, action=CASHIER_PAY_PATH, bank=bank,
-                                       deposit=deposit, error=error))
+                                       deposit=deposit, error=error, state=state))
 
     def cashier_pay(self, form_body: bytes) -> Reply:
         """POST of the cashier's pay button: pays as 6202 would, then sends the browser
@@ -214,7 +228,7 @@ class Sandbox:
                                                    deposit=params.deposit, channel=chnl)
         except SandboxError as e:
             self.center.emit("refused", form.get("payOrdId") or None, endpoint="cashier", code=e.code, message=e.message)
-            return Reply.html(page.result("支付失败", codes.patient_text(e.code), success=False), status=409)
+            return Reply.html(page.refusal(e.code, order_id=form.get("payOrdId", "")[:40]), status=409)
         target = self.center.return_url(inst, order, chnl)
         self.center.emit("6204.redirect", order.pay_ord_id, chnlType=chnl, returnUrl=inst.return_url)
         return Reply.redirect(target)
@@ -256,10 +270,11 @@ class Sandbox:
             msg = e.message if isinstance(e, SandboxError) else f"the body is neither a JSON object nor a form: {e}"
             if accept_json:
                 return Reply.json({"code": codes.INVALID_DATA, "message": msg}, status=400)
-            return Reply.html(page.result("无法签发", msg, success=False), status=400)
+            log.info("voucher refused: %s", msg)
+            return Reply.html(page.result("voucher_refused"), status=400)
         if accept_json:
             return Reply.json(issued)
-        return Reply.html(page.voucher_issued(issued))
+        return Reply.html(page.voucher_issued(issued, VOUCHER_PATH))
 
     # ---------------------------------------------------------- admin views
 

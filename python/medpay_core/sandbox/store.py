@@ -4,6 +4,12 @@ Every state change is one ``BEGIN IMMEDIATE`` transaction, and the 6302 notices 
 to go out are rows of the ``notices`` table (an outbox) written in the same transaction
 as the payment. So a process killed at any moment restarts with every order, payment,
 refund and pending notice it had acknowledged, and none half-applied.
+
+One sandbox per database: a :class:`Store` holds an exclusive lock (``<db>.lock``) from
+its creation to :meth:`Store.close`, and a second one on the same file is a
+:class:`~medpay_core.errors.StoreError` (``in_use``) naming the file. The schema's
+version is ``PRAGMA user_version``; an older file is migrated in place when opened
+(:data:`MIGRATIONS`), a newer one refused (``medpay_core.sqlite_schema``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import os
 import sqlite3
 import threading
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
+
+from ..sqlite_schema import ExclusiveFileLock, Migration, UserVersion, migrate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (
@@ -94,6 +102,20 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+def _create_tables(db: sqlite3.Connection) -> None:
+    # Statement by statement: executescript would commit the migration's transaction.
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+#: The schema's steps: ``MIGRATIONS[i]`` takes version ``i`` to ``i + 1``. Version 1 is the
+#: schema above; a file from before versions were recorded (version 0) has its tables
+#: already, or some of them, and gets the missing ones (``IF NOT EXISTS``). A change of the
+#: schema is a new step appended here, never an edit of an old one.
+MIGRATIONS: list[Migration] = [_create_tables]
+
+
 def _default(o: Any) -> Any:
     if isinstance(o, Decimal):
         return str(o)
@@ -121,11 +143,21 @@ class Store:
     def __init__(self, path: str):
         self.path = str(path)
         _private_file(self.path)
+        self._file_lock: Optional[ExclusiveFileLock] = None
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            self._file_lock = ExclusiveFileLock(
+                self.path + ".lock", store=self.path,
+                busy="another sandbox is running on this database (one sandbox per database: stop it, "
+                     "or give this one its own --db):")
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        # CREATE ... IF NOT EXISTS: idempotent, so a restart on an existing db is a no-op.
-        self._conn().executescript(SCHEMA)
+        try:
+            self.schema_version = migrate(self._conn(), MIGRATIONS, UserVersion(), path=self.path,
+                                          what="the sandbox database")
+        except BaseException:
+            self.close()
+            raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -183,3 +215,5 @@ class Store:
             except sqlite3.Error:
                 pass
         self._local = threading.local()
+        if self._file_lock is not None:
+            self._file_lock.release()
