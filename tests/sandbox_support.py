@@ -14,10 +14,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import pytest
 
 import medpay_core as mp
 from medpay_core.callbacks import read_json_object
@@ -227,3 +228,20 @@ class SandboxProcess:
     def order(self, pay_ord_id: str) -> Optional[dict[str, Any]]:
         r = httpx.get(f"{self.url}/sandbox/orders/{pay_ord_id}", timeout=5)
         return r.json() if r.status_code == 200 else None
+
+
+# Fixtures shared by the sandbox test modules (imported by name there). `sb` runs the
+# sandbox of the module's own `raw` config.
+@pytest.fixture
+def sink() -> Iterator[NoticeSink]:
+    s = NoticeSink()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sb(raw: dict[str, Any]) -> Iterator[Any]:
+    from medpay_core.sandbox import SandboxServer
+
+    with SandboxServer(raw) as server:
+        yield server

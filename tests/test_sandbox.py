@@ -20,6 +20,7 @@ from medpay_core.client import MedpayClient
 from medpay_core.sandbox import SandboxServer, codes
 from medpay_core.sandbox.demo import cashier_form, query_of, sample_fee_upload, sample_person
 from sandbox_support import NoticeSink, client_credentials, make_config, wait_until
+from sandbox_support import sb, sink  # noqa: F401 (fixtures)
 
 D = Decimal
 _seq = iter(range(1, 10**6))
@@ -30,21 +31,8 @@ def new_upload(**kw: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sink():
-    s = NoticeSink()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def raw(sink):
     return make_config(sink, institutions=2)
-
-
-@pytest.fixture
-def sb(raw):
-    with SandboxServer(raw) as server:
-        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ reply, the e-voucher page), never a crash and never a silent misreading."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,24 +16,12 @@ from medpay_core.sandbox import SandboxServer, codes
 from medpay_core.sandbox.demo import query_of, sample_fee_upload, sample_person
 from medpay_core.sandbox.notifier import reply_success
 from sandbox_support import NoticeSink, client_credentials, hostile_bodies, make_config, wait_until
-
-
-@pytest.fixture
-def sink() -> Iterator[NoticeSink]:
-    s = NoticeSink()
-    yield s
-    s.close()
+from sandbox_support import sb, sink  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
 def raw(sink: NoticeSink) -> dict[str, Any]:
     return make_config(sink)
-
-
-@pytest.fixture
-def sb(raw: dict[str, Any]) -> Iterator[SandboxServer]:
-    with SandboxServer(raw) as server:
-        yield server
 
 
 def _hostile(raw: dict[str, Any]) -> dict[str, bytes]:

@@ -20,6 +20,7 @@ from medpay_core.client import MedpayClient
 from medpay_core.sandbox import SandboxError, SandboxServer, codes
 from medpay_core.sandbox.demo import query_of, sample_fee_upload
 from sandbox_support import NoticeSink, client_credentials, make_config
+from sandbox_support import sb, sink  # noqa: F401 (fixtures)
 
 _seq = iter(range(1, 10**6))
 API = "/org/local/api/hos/"
@@ -30,21 +31,8 @@ def new_upload(**kw: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sink() -> Iterator[NoticeSink]:
-    s = NoticeSink()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def raw(sink: NoticeSink) -> dict[str, Any]:
     return make_config(sink)
-
-
-@pytest.fixture
-def sb(raw: dict[str, Any]) -> Iterator[SandboxServer]:
-    with SandboxServer(raw) as server:
-        yield server
 
 
 @pytest.fixture
